@@ -1,0 +1,238 @@
+"""The Python API behind the command line; notebooks call the same functions.
+
+    from harness import api
+    summary = api.run_study("studies/quickstart.toml")
+    api.report("quickstart")                       # -> reports/quickstart.md
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import BadInputError, UnknownNameError
+from harness.registry import ATTENTION, MODELS, PRUNERS, SAMPLERS, SCHEDULES, TASKS
+from harness.spec import StudySpec, load_spec
+from harness.storage import open_storage
+
+
+def run_study(
+    spec: str | Path | StudySpec,
+    *,
+    storage: str | None = None,
+    study_name: str | None = None,
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    data_dir: str | Path | None = None,
+    seed: int | None = None,
+    quiet: bool = False,
+    workers: int = 1,
+):
+    """Run or resume a study until it holds ``n_trials`` finished trials; see :func:`harness.study.run_study`.
+
+    Args:
+        spec: Path of a TOML spec, or a validated :class:`StudySpec`.
+        storage: SQLAlchemy URL; default ``$HARNESS_STORAGE`` or ``sqlite:///harness.db``.
+        study_name, n_trials, timeout (seconds), seed: Override the spec's ``[study]`` values.
+        data_dir: Folder with the datasets that need files; default ``$HARNESS_DATA_DIR`` or ``./data``.
+        quiet: No progress output.
+        workers: Worker processes on this machine sharing the storage.
+
+    Returns:
+        :class:`harness.study.RunSummary`.
+
+    Raises:
+        BadInputError: bad spec, data or storage; nothing is written to the storage.
+    """
+    from harness.study import run_study as _run
+
+    if not isinstance(spec, StudySpec):
+        spec = load_spec(spec)
+    spec = spec.with_overrides(name=study_name, n_trials=n_trials, timeout=timeout, seed=seed)
+    return _run(spec, storage=storage, data_dir=data_dir, quiet=quiet, workers=workers)
+
+
+def benchmark(
+    spec: str | Path | StudySpec,
+    *,
+    storage: str | None = None,
+    study_name: str | None = None,
+    data_dir: str | Path | None = None,
+    seed: int | None = None,
+    quiet: bool = False,
+):
+    """Run or resume a benchmark (equal-budget arms, seeded re-runs); see :mod:`harness.benchmark`.
+
+    Returns:
+        :class:`harness.benchmark.BenchmarkSummary`.
+
+    Raises:
+        BadInputError: bad spec (including one without ``[benchmark]``), data or storage.
+    """
+    from harness.benchmark import run_benchmark
+
+    if not isinstance(spec, StudySpec):
+        spec = load_spec(spec)
+    spec = spec.with_overrides(name=study_name, seed=seed)
+    return run_benchmark(spec, storage=storage, data_dir=data_dir, quiet=quiet)
+
+
+def compare(studies: list[str], *, storage: str | None = None, out: str | Path | None = None) -> Path:
+    """Write a markdown comparison of several studies (default ``reports/compare-<a>-<b>.md``).
+
+    Raises:
+        StorageError: no storage, or one of the studies does not exist.
+        BadInputError: fewer than two studies.
+    """
+    from harness.report.compare import write_compare_report
+
+    if len(studies) < 2:
+        raise BadInputError(f"compare needs at least two studies, got {len(studies)}")
+    path = Path(out) if out else Path("reports") / ("compare-" + "-".join(studies) + ".md")
+    return write_compare_report(studies, storage, path)
+
+
+def export(study_name: str, *, fmt: str = "csv", storage: str | None = None, out: str | Path | None = None) -> Path:
+    """Write a study's trials (parameters, states, metrics, curves) as CSV or Parquet (default
+    ``exports/<study>.<fmt>``).
+
+    Raises:
+        StorageError: no storage or no such study.
+        BadInputError: unknown format, or Parquet without pyarrow.
+    """
+    from harness.report.export import export_study
+    from harness.report.load import find_study
+
+    study = find_study(study_name, storage)
+    path = Path(out) if out else Path("exports") / f"{study_name}.{fmt}"
+    return export_study(study, fmt, path)
+
+
+def report(study_name: str, *, storage: str | None = None, out: str | Path | None = None) -> Path:
+    """Write the markdown report of a study (and its PNG plots beside it) from the storage alone.
+
+    Returns:
+        The markdown file written (default ``reports/<study>.md``).
+
+    Raises:
+        StorageError: no storage, or no such study (the message lists the studies there).
+    """
+    from harness.report import write_report
+
+    return write_report(study_name, storage=storage, out=Path(out) if out else None)
+
+
+@dataclass
+class StudyLine:
+    """One study of a storage, for ``harness studies``."""
+
+    name: str
+    task: str
+    dataset: str
+    metric: str
+    direction: str
+    states: dict[str, int]
+    best_value: float | None
+
+
+def list_studies(storage: str | None = None) -> list[StudyLine]:
+    """Every study in a storage, with its trials by state and its best value."""
+    import optuna
+
+    rdb = open_storage(storage, write=False)
+    lines = []
+    for summary in optuna.get_all_study_summaries(rdb, include_best_trial=True):
+        study_id = rdb.get_study_id_from_name(summary.study_name)
+        states: dict[str, int] = {}
+        for trial in rdb.get_all_trials(study_id, deepcopy=False):
+            states[trial.state.name.lower()] = states.get(trial.state.name.lower(), 0) + 1
+        attrs = summary.user_attrs
+        best = summary.best_trial.value if summary.best_trial is not None else None
+        lines.append(StudyLine(summary.study_name, attrs.get("task", "?"), attrs.get("dataset", "?"),
+                               attrs.get("metric", "?"), summary.direction.name.lower(), states, best))
+    return lines
+
+
+def catalogue() -> dict[str, list[tuple[str, str]]]:
+    """Everything registered: ``{kind: [(name, summary), ...]}`` for tasks, datasets, models, ...
+
+    Imports no PyTorch.
+    """
+    out: dict[str, list[tuple[str, str]]] = {}
+    out["tasks"] = [(n, TASKS.get(n).summary) for n in TASKS.names()]
+    out["datasets"] = [(f"{t}/{d}", info.summary) for t in TASKS.names() for d, info in TASKS.get(t).datasets().items()]
+    out["models"] = [(n, MODELS.summary(n)) for n in MODELS.names()]
+    out["attention types"] = [(n, ATTENTION.summary(n)) for n in ATTENTION.names()]
+    schedules = []
+    for name in SCHEDULES.names():
+        s = SCHEDULES.get(name)
+        params = ", ".join(p.name for p in s.params)
+        schedules.append((name, f"{s.summary} [per {s.interval}{'; ' + params if params else ''}]"))
+    out["schedules"] = schedules
+    out["samplers"] = [(n, SAMPLERS.summary(n)) for n in SAMPLERS.names()]
+    out["pruners"] = [(n, PRUNERS.summary(n)) for n in PRUNERS.names()]
+    return out
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise :class:`BadInputError` if ``host:port`` is already taken."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise BadInputError(f"cannot listen on {host}:{port} ({exc.strerror}); pass another --port") from None
+
+
+def dashboard(storage: str | None = None, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Serve optuna-dashboard over the storage until interrupted.
+
+    Raises:
+        StorageError: no such storage.
+        BadInputError: the port is taken.
+    """
+    import optuna_dashboard
+
+    rdb = open_storage(storage, write=False)
+    check_port_free(host, port)
+    optuna_dashboard.run_server(rdb, host=host, port=port)
+
+
+def storage_proxy(storage: str | None = None, host: str = "127.0.0.1", port: int = 13000) -> None:
+    """Serve Optuna's gRPC storage proxy in front of ``storage`` until interrupted.
+
+    Raises:
+        StorageError: the storage cannot be opened.
+        BadInputError: the port is taken, or grpcio is not installed.
+    """
+    import optuna
+
+    rdb = open_storage(storage, write=True)
+    check_port_free(host, port)
+    try:
+        optuna.storages.run_grpc_proxy_server(rdb, host=host, port=port)
+    except ImportError as exc:
+        raise BadInputError(f"the storage proxy needs grpcio ({exc.name}); pip install grpcio") from None
+
+
+def download(dataset: str, data_dir: str | Path) -> Path:
+    """Download a dataset's raw files into ``data_dir`` (needs a network).
+
+    Raises:
+        UnknownNameError: no task has such a dataset, or it is embedded and needs no download.
+    """
+    found = {}
+    for task in TASKS.names():
+        for name, info in TASKS.get(task).datasets().items():
+            if info.download is not None:
+                found[name] = info
+    if dataset not in found:
+        raise UnknownNameError("downloadable dataset", dataset, found)
+    path = Path(data_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    found[dataset].download(path)
+    return path
+
+
+__all__ = ["run_study", "benchmark", "report", "compare", "export", "list_studies", "catalogue", "dashboard", "download",
+           "StudyLine"]

@@ -1,0 +1,32 @@
+"""Bahdanau additive attention: ``score(s, h) = v^T tanh(W_q s + W_k h)``.
+
+Bahdanau, Cho & Bengio, 2015, "Neural Machine Translation by Jointly Learning to Align and Translate",
+ICLR (Luong et al. 2015 call it the *concat* score).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from harness.attention._base import Attention, AttentionConfig, expand_mask, masked_softmax
+
+
+class AdditiveAttention(Attention):
+    """Bahdanau additive attention (Bahdanau et al. 2015): a one-hidden-layer MLP scores each query-key pair."""
+
+    def __init__(self, config: AttentionConfig):
+        super().__init__(config)
+        hidden = config.key_size
+        self.W_q = nn.Linear(config.query_size, hidden)
+        self.W_k = nn.Linear(config.key_size, hidden, bias=False)
+        self.v = nn.Linear(hidden, 1, bias=False)
+
+    def forward(
+        self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None, need_weights: bool = True
+    ) -> tuple[Tensor, Tensor]:
+        q = self.W_q(query).unsqueeze(2)  # (B, Tq, 1, A)
+        k = self.W_k(key).unsqueeze(1)  # (B, 1, Tk, A)
+        scores = self.v(torch.tanh(q + k)).squeeze(-1)  # (B, Tq, Tk)
+        weights = masked_softmax(scores, expand_mask(mask, query, key))  # (B, Tq, Tk)
+        return weights @ value, weights  # (B, Tq, key_size)

@@ -1,0 +1,59 @@
+"""Where a study ran: versions, git commit, CPU and threads. Stored with the study for reproducibility."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+PACKAGES = ("harness", "torch", "optuna", "sacrebleu", "sentencepiece", "numpy", "sqlalchemy")
+
+
+def package_version(name: str) -> str | None:
+    """Installed version of a distribution, or ``None``."""
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def cpu_model() -> str:
+    """The CPU model name (from ``/proc/cpuinfo`` on Linux), else ``platform.processor()``."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def git_commit(path: Path | None = None) -> str | None:
+    """The commit checked out at ``path`` (default: the working directory), ``+dirty`` if modified."""
+    cwd = path or Path.cwd()
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)
+        if commit.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, timeout=5)
+        return commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment(threads: int) -> dict[str, Any]:
+    """JSON-able description of this machine and software, for the study's metadata."""
+    import os
+
+    return {
+        "python": platform.python_version(),
+        "packages": {name: package_version(name) for name in PACKAGES},
+        "git_commit": git_commit(),
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": threads,
+    }

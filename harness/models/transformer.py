@@ -1,0 +1,171 @@
+"""Transformer encoder-decoder (Vaswani et al., 2017, "Attention Is All You Need", NeurIPS).
+
+Self- and cross-attention are the registry's multi-head attention modules, which run through
+``torch.nn.functional.scaled_dot_product_attention``. Layers are pre-norm (LayerNorm before each
+sub-layer; Xiong et al. 2020, "On Layer Normalization in the Transformer Architecture"), which trains
+stably with or without learning-rate warmup, so that schedules are compared on equal terms. Positions
+use the sinusoidal encoding of the original paper.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from harness.attention import AttentionConfig
+from harness.models._base import AttentionFactory, Seq2Seq, Seq2SeqConfig, finished, mask_after_eos, padding_mask
+
+
+def sinusoidal_positions(max_len: int, d: int) -> Tensor:
+    """``(max_len, d)`` sinusoidal position encodings (Vaswani et al. 2017, section 3.5)."""
+    position = torch.arange(max_len).unsqueeze(1)  # (T, 1)
+    div = torch.exp(torch.arange(0, d, 2) * (-math.log(10000.0) / d))  # (d/2,)
+    pe = torch.zeros(max_len, d)
+    pe[:, 0::2] = torch.sin(position * div)
+    pe[:, 1::2] = torch.cos(position * div[: d // 2])
+    return pe
+
+
+class FeedForward(nn.Sequential):
+    """Position-wise feed-forward block ``W_2 ReLU(W_1 x)``, 4x wider inside."""
+
+    def __init__(self, d: int, dropout: float):
+        super().__init__(nn.Linear(d, 4 * d), nn.ReLU(), nn.Dropout(dropout), nn.Linear(4 * d, d))
+
+
+class EncoderLayer(nn.Module):
+    """``x + SelfAttn(LN(x))``, then ``x + FF(LN(x))``.
+
+    Args:
+        d: Model width; heads: attention heads; dropout: dropout probability.
+        make_attention: Builds the self-attention module.
+    """
+
+    def __init__(self, d: int, heads: int, dropout: float, make_attention: AttentionFactory):
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.self_attn = make_attention(AttentionConfig(d, d, heads=heads, dropout=dropout))
+        self.ff = FeedForward(d, dropout)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, mask: Tensor | None, need_weights: bool = False) -> tuple[Tensor, Tensor | None]:
+        """``(B, T, d)`` -> ``(B, T, d)``, and the self-attention weights ``(B, T, T)`` if asked."""
+        h = self.norm1(x)
+        context, weights = self.self_attn(h, h, h, mask, need_weights=need_weights)
+        x = x + self.drop(context)  # (B, T, d)
+        return x + self.drop(self.ff(self.norm2(x))), weights
+
+
+class DecoderLayer(nn.Module):
+    """Causal self-attention, cross-attention over the encoder output, feed-forward; each pre-norm."""
+
+    def __init__(self, d: int, heads: int, dropout: float, make_attention: AttentionFactory):
+        super().__init__()
+        self.norm1, self.norm2, self.norm3 = nn.LayerNorm(d), nn.LayerNorm(d), nn.LayerNorm(d)
+        self.self_attn = make_attention(AttentionConfig(d, d, heads=heads, dropout=dropout))
+        self.cross_attn = make_attention(AttentionConfig(d, d, heads=heads, dropout=dropout))
+        self.ff = FeedForward(d, dropout)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(
+        self, y: Tensor, memory: Tensor, causal: Tensor, src_mask: Tensor, need_weights: bool
+    ) -> tuple[Tensor, Tensor | None]:
+        h = self.norm1(y)
+        y = y + self.drop(self.self_attn(h, h, h, causal, need_weights=False)[0])  # (B, Tt, d)
+        context, weights = self.cross_attn(self.norm2(y), memory, memory, src_mask, need_weights=need_weights)
+        y = y + self.drop(context)
+        return y + self.drop(self.ff(self.norm3(y))), weights  # (B, Tt, d), (B, Tt, Ts)
+
+    def step(
+        self, x: Tensor, inputs: Tensor, memory: Tensor, src_mask: Tensor, need_weights: bool
+    ) -> tuple[Tensor, Tensor | None]:
+        """The layer's output at one new position, given every input so far (incremental decoding).
+
+        Args:
+            x: ``(B, 1, d)`` the layer's input at the new position.
+            inputs: ``(B, t, d)`` the layer's inputs at all positions so far, ``x`` last. Earlier outputs
+                never change (the self-attention is causal), so only the new position is computed.
+        """
+        h = self.norm1(inputs)  # (B, t, d)
+        y = x + self.self_attn(h[:, -1:], h, h, None, need_weights=False)[0]  # (B, 1, d)
+        context, weights = self.cross_attn(self.norm2(y), memory, memory, src_mask, need_weights=need_weights)
+        y = y + context
+        return y + self.ff(self.norm3(y)), weights  # (B, 1, d), (B, 1, Ts)
+
+
+class TransformerSeq2Seq(Seq2Seq):
+    """Transformer encoder-decoder (Vaswani et al. 2017), pre-norm, sinusoidal positions.
+
+    Args:
+        config: :class:`Seq2SeqConfig` (``hidden_size`` is ``d_model`` and must be divisible by ``heads``).
+        make_attention: Builds each self- and cross-attention module (multi-head in the harness).
+    """
+
+    def __init__(self, config: Seq2SeqConfig, make_attention: AttentionFactory):
+        super().__init__()
+        self.config = config
+        d = config.hidden_size
+        self.src_embed = nn.Embedding(config.src_vocab, d, padding_idx=config.pad_id)
+        self.tgt_embed = nn.Embedding(config.tgt_vocab, d, padding_idx=config.pad_id)
+        self.register_buffer("positions", sinusoidal_positions(config.max_len + 2, d), persistent=False)
+        self.drop = nn.Dropout(config.dropout)
+        layer = (d, config.heads, config.dropout, make_attention)
+        self.encoder = nn.ModuleList(EncoderLayer(*layer) for _ in range(config.layers))
+        self.decoder = nn.ModuleList(DecoderLayer(*layer) for _ in range(config.layers))
+        self.enc_norm, self.dec_norm = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.out = nn.Linear(d, config.tgt_vocab)
+        for embed in (self.src_embed, self.tgt_embed):  # N(0, 1/d): unit scale after the sqrt(d) factor
+            nn.init.normal_(embed.weight, mean=0.0, std=d**-0.5)
+            nn.init.zeros_(embed.weight[config.pad_id])
+
+    def _embed(self, embed: nn.Embedding, ids: Tensor, offset: int = 0) -> Tensor:
+        T = offset + ids.size(1)
+        if T > self.positions.size(0):
+            raise ValueError(f"sequence of {T} tokens is longer than max_len={self.config.max_len}")
+        x = embed(ids) * math.sqrt(self.config.hidden_size) + self.positions[offset:T]  # (B, T - offset, d)
+        return self.drop(x)
+
+    def encode(self, src: Tensor) -> tuple[Tensor, Tensor]:
+        """Encoder output ``(B, Ts, d)`` and the source padding mask ``(B, Ts)``."""
+        mask = padding_mask(src, self.config.pad_id)
+        x = self._embed(self.src_embed, src)
+        for layer in self.encoder:
+            x, _ = layer(x, mask)
+        return self.enc_norm(x), mask
+
+    def decode(self, tgt_in: Tensor, memory: Tensor, src_mask: Tensor, need_weights: bool) -> tuple[Tensor, Tensor | None]:
+        """Logits ``(B, Tt, V)`` and, if asked, the last layer's cross-attention weights ``(B, Tt, Ts)``."""
+        Tt = tgt_in.size(1)
+        causal = torch.ones(Tt, Tt, dtype=torch.bool, device=tgt_in.device).tril().unsqueeze(0)  # (1, Tt, Tt)
+        y = self._embed(self.tgt_embed, tgt_in)
+        weights = None
+        for i, layer in enumerate(self.decoder):
+            y, weights = layer(y, memory, causal, src_mask, need_weights and i == len(self.decoder) - 1)
+        return self.out(self.dec_norm(y)), weights
+
+    def forward(self, src: Tensor, src_lens: Tensor, tgt_in: Tensor) -> Tensor:
+        memory, src_mask = self.encode(src)
+        return self.decode(tgt_in, memory, src_mask, need_weights=False)[0]  # (B, Tt, V)
+
+    @torch.no_grad()
+    def greedy(self, src: Tensor, src_lens: Tensor, max_len: int) -> tuple[Tensor, Tensor]:
+        """Greedy decoding with incremental (cached) decoder layers: each step computes one position."""
+        cfg = self.config
+        memory, src_mask = self.encode(src)
+        B = src.size(0)
+        y = torch.full((B, 1), cfg.bos_id, dtype=torch.long, device=src.device)  # (B, 1)
+        inputs = [memory.new_zeros(B, 0, cfg.hidden_size) for _ in self.decoder]  # per layer: (B, t, d)
+        tokens, weights = [], []
+        for t in range(min(max_len, cfg.max_len)):
+            x = self._embed(self.tgt_embed, y, offset=t)  # (B, 1, d)
+            for i, layer in enumerate(self.decoder):
+                inputs[i] = torch.cat([inputs[i], x], dim=1)
+                x, w = layer.step(x, inputs[i], memory, src_mask, need_weights=i == len(self.decoder) - 1)
+            y = self.out(self.dec_norm(x)).argmax(dim=-1)  # (B, 1)
+            tokens.append(y)
+            weights.append(w)
+            if finished(torch.cat(tokens, dim=1), cfg.eos_id).all():
+                break
+        return mask_after_eos(torch.cat(tokens, dim=1), cfg.eos_id, cfg.pad_id), torch.cat(weights, dim=1)

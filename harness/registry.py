@@ -1,0 +1,189 @@
+"""Registries: names to entries, loaded lazily.
+
+Each family (tasks, attention types, schedules, model families, samplers, pruners) has one
+:class:`Registry`. An entry is either an object or a lazy ``"package.module:attribute"`` string that is
+imported on first use, so ``harness list`` and ``harness --help`` never import PyTorch. Plugins add
+entries through the entry-point group named by the registry (for tasks: ``harness.tasks``), so the
+engine never imports a task by name.
+
+Unknown names raise :class:`~harness.errors.UnknownNameError` listing close matches ("did you mean")
+and every accepted name.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, Generic, TypeVar
+
+from harness.errors import UnknownNameError
+
+T = TypeVar("T")
+
+
+@dataclass
+class Entry:
+    """One registered name: its target (object or lazy ``"module:attr"`` path) and a one-line summary."""
+
+    name: str
+    target: Any
+    summary: str = ""
+
+    def load(self) -> Any:
+        if isinstance(self.target, str):
+            module_name, _, attr = self.target.partition(":")
+            obj: Any = importlib.import_module(module_name)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+            self.target = obj
+        return self.target
+
+
+class Registry(Generic[T]):
+    """A named collection of entries of one kind.
+
+    Args:
+        kind: What the entries are, for messages ("attention type", "schedule", ...).
+        group: Optional entry-point group from which installed plugins add entries.
+        modules: Modules that register the built-in entries when imported; imported on first lookup.
+    """
+
+    def __init__(self, kind: str, group: str | None = None, modules: tuple[str, ...] = ()):
+        self.kind = kind
+        self.group = group
+        self.modules = modules
+        self._entries: dict[str, Entry] = {}
+        self._plugins_loaded = False
+
+    def register(self, name: str, target: Any = None, *, summary: str = "") -> Any:
+        """Register ``target`` under ``name``; without ``target``, return a decorator.
+
+        ``target`` may be a lazy ``"module:attr"`` string.
+
+        Raises:
+            ValueError: ``name`` is already registered.
+        """
+
+        def add(obj: Any) -> Any:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} '{name}' is already registered")
+            doc = summary or _first_line(getattr(obj, "__doc__", None) if not isinstance(obj, str) else None)
+            self._entries[name] = Entry(name, obj, doc)
+            return obj
+
+        if target is None:
+            return add
+        add(target)
+        return target
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        for module in self.modules:
+            importlib.import_module(module)
+        for ep in entry_points(group=self.group) if self.group else ():
+            if ep.name not in self._entries:
+                self._entries[ep.name] = Entry(ep.name, ep.value)
+
+    def get(self, name: str) -> T:
+        """Return the entry registered under ``name``, importing it if needed.
+
+        Raises:
+            UnknownNameError: ``name`` is not registered (the message lists close matches).
+        """
+        self._load_plugins()
+        entry = self._entries.get(name)
+        if entry is None:
+            raise UnknownNameError(self.kind, name, self._entries)
+        return entry.load()
+
+    def check(self, name: str) -> str:
+        """Return ``name`` if registered, without importing it; raise :class:`UnknownNameError` otherwise."""
+        self._load_plugins()
+        if name not in self._entries:
+            raise UnknownNameError(self.kind, name, self._entries)
+        return name
+
+    def names(self, pattern: str = "*") -> list[str]:
+        """Registered names matching the shell-style ``pattern``, in registration order."""
+        self._load_plugins()
+        return [n for n in self._entries if fnmatch.fnmatchcase(n, pattern)]
+
+    def summary(self, name: str) -> str:
+        """The one-line summary of an entry (from ``summary=`` or the first docstring line)."""
+        self.check(name)
+        entry = self._entries[name]
+        if not entry.summary:
+            entry.summary = _first_line(getattr(entry.load(), "__doc__", None))
+        return entry.summary
+
+    def __contains__(self, name: object) -> bool:
+        self._load_plugins()
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+
+def _first_line(doc: str | None) -> str:
+    return (doc or "").strip().splitlines()[0].strip() if (doc or "").strip() else ""
+
+
+Factory = Callable[..., Any]
+
+#: Task plugins (``tasks/``), added by the ``harness.tasks`` entry-point group.
+TASKS: Registry[Any] = Registry("task", group="harness.tasks")
+#: Attention modules with the signature ``(query, key, value, mask) -> (context, weights)``.
+ATTENTION: Registry[Any] = Registry("attention type", group="harness.attention")
+#: Learning-rate schedules built on ``torch.optim.lr_scheduler``.
+SCHEDULES: Registry[Any] = Registry("schedule", group="harness.schedules", modules=("harness.schedules",))
+#: Model families (an RNN encoder-decoder, a Transformer, ...); each takes an attention module.
+MODELS: Registry[Any] = Registry("model family", group="harness.models")
+#: Optuna samplers by short name.
+SAMPLERS: Registry[Factory] = Registry("sampler", group="harness.samplers", modules=("harness.strategies",))
+#: Optuna pruners by short name.
+PRUNERS: Registry[Factory] = Registry("pruner", group="harness.pruners", modules=("harness.strategies",))
+
+
+# Built-in entries, declared lazily so that listing them imports nothing heavy. Plugins add their own
+# through the entry-point groups above.
+for _name, _target, _summary in [
+    ("none", "harness.attention.none:NoAttention", "no attention: fixed context from the last encoder state (Cho et al. 2014)"),
+    ("dot", "harness.attention.dot:DotAttention", "Luong dot score h_t . h_s (Luong et al. 2015)"),
+    ("general", "harness.attention.general:GeneralAttention", "Luong general score h_t^T W_a h_s (Luong et al. 2015)"),
+    ("location", "harness.attention.location:LocationAttention",
+     "Luong location-based a_t = softmax(W_a h_t) (Luong et al. 2015)"),
+    ("additive", "harness.attention.additive:AdditiveAttention", "Bahdanau additive v^T tanh(W q + U k) (Bahdanau et al. 2015)"),
+    ("scaled_dot", "harness.attention.scaled_dot:ScaledDotAttention",
+     "scaled dot-product, one head, fused SDPA kernel (Vaswani et al. 2017)"),
+    ("multihead", "harness.attention.multihead:MultiHeadAttention",
+     "multi-head scaled dot-product, fused SDPA kernel (Vaswani et al. 2017)"),
+]:
+    ATTENTION.register(_name, _target, summary=_summary)
+
+for _name, _target, _summary in [
+    ("rnn", "harness.models.rnn_seq2seq:RNNSeq2Seq",
+     "GRU/LSTM encoder-decoder, bidirectional encoder, input feeding, any attention type"),
+    ("transformer", "harness.models.transformer:TransformerSeq2Seq",
+     "Transformer encoder-decoder, multi-head self- and cross-attention (Vaswani et al. 2017)"),
+    ("rnn_forecaster", "harness.models.forecasting.rnn:RNNForecaster",
+     "RNN encoder-decoder forecaster, decoder attends over the look-back window, any attention type"),
+    ("transformer_forecaster", "harness.models.forecasting.transformer:TransformerForecaster",
+     "channel-independent Transformer encoder forecaster, optional PatchTST patching (Nie et al. 2023)"),
+    ("attention_pooling", "harness.models.forecasting.pooling:AttentionPoolingForecaster",
+     "feed-forward attention pooling over the look-back window, linear head (Raffel & Ellis 2015)"),
+    ("show_attend_tell", "harness.models.captioning.lstm:ShowAttendTell",
+     "LSTM captioner with soft attention over CNN regions, gating scalar, doubly stochastic attention (Xu et al. 2015)"),
+    ("caption_transformer", "harness.models.captioning.transformer:TransformerCaptioner",
+     "Transformer decoder over CNN region features (Vaswani et al. 2017)"),
+    ("dlinear", "harness.models.forecasting.dlinear:DLinear",
+     "DLinear: moving-average decomposition and linear layers, the linear reference (Zeng et al. 2023)"),
+]:
+    MODELS.register(_name, _target, summary=_summary)

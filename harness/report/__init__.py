@@ -1,0 +1,122 @@
+"""The markdown report of a study, with PNG plots, built from the storage alone.
+
+    from harness.report import write_report
+    write_report("quickstart")          # -> reports/quickstart.md and reports/quickstart/*.png
+
+Reads the study's user attributes and trials (:mod:`harness.report.load`), computes the tables
+(:mod:`harness.report.tables`), draws the figures (:mod:`harness.report.plots`) and assembles the text
+(:mod:`harness.report.markdown`). Never imports PyTorch, a task, or the training code; the same storage
+gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from harness.report.load import StudyData, load_study_data
+
+#: PNG file names, by figure key of :data:`harness.report.markdown.FIGURES`.
+PNG_NAMES = {
+    "history": "history.png",
+    "lr": "lr.png",
+    "curves": "curves.png",
+    "importances": "importances.png",
+    "attention": "attention.png",
+    "forecast": "forecast.png",
+}
+
+
+def write_report(study_name: str, *, storage: str | None = None, out: Path | None = None) -> Path:
+    """Write the markdown report of ``study_name`` and its PNG plots.
+
+    Reads only the storage. Writes ``out`` (default ``reports/<study>.md`` relative to the working
+    directory) and the PNGs into the folder ``<study>/`` beside it (created if needed), each file
+    atomically (a temporary file, then :func:`os.replace`); a plot that has nothing to draw this time has
+    its old PNG removed. The PNGs are written before the markdown, so the markdown never links a missing file.
+
+    Args:
+        study_name: Name of the study.
+        storage: SQLAlchemy URL; default ``$HARNESS_STORAGE`` or ``sqlite:///harness.db``.
+        out: Markdown file to write.
+
+    Returns:
+        The markdown file written.
+
+    Raises:
+        StorageError: no storage, or no such study (the message lists the studies there).
+    """
+    from harness.report.load import find_study
+    from harness.report.markdown import build_markdown
+    from harness.report.plots import (
+        attention_plot,
+        caption_plot,
+        curves_plot,
+        forecast_plot,
+        history_plot,
+        importance_plot,
+        lr_plot,
+    )
+    from harness.report.tables import param_importances
+
+    out = Path(out) if out is not None else Path("reports") / f"{study_name}.md"
+    study = find_study(study_name, storage)
+    if study.user_attrs.get("benchmark"):
+        from harness.report.benchmark import write_benchmark_report
+
+        return write_benchmark_report(study_name, study, storage, out)
+    data = load_study_data(study_name, storage)
+    folder = out.parent / study_name
+    importances = param_importances(data)
+    pngs = {
+        "history": history_plot(data),
+        "lr": lr_plot(data),
+        "curves": curves_plot(data),
+        "importances": importance_plot(importances),
+    }
+    attention_note = None
+    example = data.attrs.get("attention_example")
+    pngs["attention"], attention_note = attention_plot(example) if example else (None, None)
+    forecast = data.attrs.get("forecast_example")
+    pngs["forecast"] = forecast_plot(forecast) if forecast else None
+    captions = data.attrs.get("caption_example") or {}
+    for k in range(int(captions.get("samples", 0))):
+        sample = data.attrs.get(f"caption_sample_{k}")
+        pngs[f"caption_{k}"] = caption_plot(sample, tuple(captions.get("grid", (1, 1)))) if sample else None
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    images: dict[str, str] = {}
+    for key, png in pngs.items():
+        target = folder / PNG_NAMES.get(key, f"{key}.png")
+        if png is None:
+            if target.is_file():
+                target.unlink()
+            continue
+        folder.mkdir(exist_ok=True)
+        atomic_write(target, png)
+        images[key] = f"{_url(study_name)}/{PNG_NAMES.get(key, f'{key}.png')}"
+    text = build_markdown(data, images=images, importances=importances, attention_note=attention_note)
+    atomic_write(out, text.encode("utf-8"))
+    return out
+
+
+def atomic_write(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` through a temporary file in the same folder and :func:`os.replace`."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _url(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name)
+
+
+__all__ = ["write_report", "load_study_data", "StudyData", "atomic_write"]

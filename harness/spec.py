@@ -1,0 +1,393 @@
+"""Study specs: TOML files in ``studies/``, validated into typed objects.
+
+A spec has these tables (unknown keys anywhere are an error)::
+
+    [study]      name, task, metric, direction, n_trials, timeout (seconds), seed, description
+    [dataset]    name, then the dataset's own options
+    [budget]     max_epochs, max_train_examples, max_valid_examples, threads
+    [sampler]    name (tpe, random, grid, qmc, cmaes, gp), seed, then the Optuna sampler's options
+    [pruner]     name (none, median, successive-halving, hyperband), then the Optuna pruner's options
+    [search]     parameter = value (fixed) | [choices] | { low, high, log, step } (range)
+    [[enqueue]]  parameters of a trial to run first (Optuna's enqueue_trial), one table per trial
+
+:func:`load_spec` checks the structure with pydantic, then the meaning against the registries: the
+task, its dataset and options, the metric, the sampler and pruner and their options, every searched
+parameter. Errors are :class:`~harness.errors.SpecError` with one line that names the file, the table,
+the bad value and what is accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from harness.errors import BadInputError, SpecError, UnknownNameError, unknown_name_message
+from harness.registry import PRUNERS, SAMPLERS, TASKS
+from harness.task import Budget, Task
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Open(BaseModel):
+    """A table whose extra keys are options of a registered entry, checked separately."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class StudySection(_Strict):
+    name: str = Field(description="study name, also the report's file name")
+    task: str
+    metric: str | None = None
+    direction: Literal["maximize", "minimize"] | None = None
+    n_trials: int = Field(20, ge=1, description="finished (complete or pruned) trials to reach")
+    timeout: float | None = Field(None, gt=0, description="seconds; stop starting trials after this")
+    seed: int = Field(0, ge=0)
+    description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        if not SAFE_NAME.match(value):
+            raise ValueError("not a safe file name: use letters, digits, '.', '_' and '-', starting with a letter or digit")
+        return value
+
+
+class DatasetSection(_Open):
+    name: str
+
+
+class BudgetSection(_Strict):
+    max_epochs: int = Field(10, ge=1, le=10_000)
+    max_train_examples: int | None = Field(None, ge=1)
+    max_valid_examples: int | None = Field(None, ge=1)
+    threads: int | None = Field(None, ge=1, le=1024, description="torch threads; default: CPU cores available")
+
+
+class SamplerSection(_Open):
+    name: str = "tpe"
+    seed: int | None = Field(None, ge=0)
+
+
+class PrunerSection(_Open):
+    name: str = "none"
+
+
+class RunSection(_Strict):
+    """How trials survive faults; run control, so it may change when a study is resumed.
+
+    Args:
+        heartbeat_interval: Seconds between a running trial's heartbeats (RDB storages).
+        grace_period: Seconds without a heartbeat after which a trial counts as dead: it is marked failed
+            and re-queued when the next trial starts.
+        max_retries: Times a dead trial is re-queued (Optuna's ``RetryFailedTrialCallback``).
+        max_repeated_failures: Consecutive trials failing with the same error that stop the study.
+    """
+
+    heartbeat_interval: int = Field(30, ge=1)
+    grace_period: int = Field(120, ge=2)
+    max_retries: int = Field(2, ge=0)
+    max_repeated_failures: int = Field(3, ge=1)
+
+    @model_validator(mode="after")
+    def _grace_longer_than_interval(self) -> RunSection:
+        if self.grace_period <= self.heartbeat_interval:
+            raise ValueError(f"grace_period must exceed heartbeat_interval, got grace_period={self.grace_period}, "
+                             f"heartbeat_interval={self.heartbeat_interval}")
+        return self
+
+
+class ProblemSection(_Strict):
+    """A further problem (dataset and budget) of a benchmark; the spec's own ``[dataset]`` is the first."""
+
+    name: str
+    dataset: DatasetSection
+    budget: BudgetSection | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        return StudySection._safe_name(value)
+
+
+class BenchmarkSection(_Strict):
+    """Benchmark mode: equal-budget arms over ``factors``, then each arm's best configuration re-run on seeds.
+
+    Args:
+        factors: Searched parameters whose listed values define the arms (their cartesian product).
+        inner_trials: Finished trials of every arm's inner search over the remaining parameters.
+        inner_seeds: Inner searches per arm, with different sampler seeds (for mean +- s.e. of best-so-far).
+        seeds: Seeds the best configuration of each arm is retrained with and evaluated on test.
+        target: Validation value whose first crossing gives each arm's time to target (epochs, seconds).
+        problems: Further datasets (with optional budgets) on which the same arms are compared.
+    """
+
+    factors: list[str] = Field(min_length=1)
+    inner_trials: int = Field(8, ge=1)
+    inner_seeds: int = Field(1, ge=1, le=100)
+    seeds: int = Field(5, ge=1, le=1000)
+    target: float | None = None
+    problems: list[ProblemSection] = []
+
+
+class StudySpec(_Strict):
+    """A validated study spec. Build it with :func:`load_spec` or :func:`parse_spec`."""
+
+    study: StudySection
+    dataset: DatasetSection
+    budget: BudgetSection = BudgetSection()
+    sampler: SamplerSection = SamplerSection()
+    pruner: PrunerSection = PrunerSection()
+    search: dict[str, Any] = {}
+    enqueue: list[dict[str, Any]] = []
+    benchmark: BenchmarkSection | None = None
+    run: RunSection = RunSection()
+
+    @property
+    def name(self) -> str:
+        return self.study.name
+
+    @property
+    def metric(self) -> str:
+        """The objective metric (the task's default when the spec names none)."""
+        return self.study.metric or self.task_class().default_metric
+
+    @property
+    def direction(self) -> str:
+        return self.study.direction or self.task_class().metrics[self.metric]
+
+    def task_class(self) -> type[Task]:
+        return TASKS.get(self.study.task)
+
+    def to_budget(self) -> Budget:
+        b = self.budget
+        return Budget(b.max_epochs, b.max_train_examples, b.max_valid_examples)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as plain data, with extra options inline (the TOML layout)."""
+        return json.loads(self.model_dump_json())
+
+    def identity(self) -> dict[str, Any]:
+        """What must not change when a study is resumed: everything but run control.
+
+        ``study.n_trials``, ``study.timeout``, ``study.description``, ``budget.threads`` and the ``[run]``
+        table may change between runs of the same study; any other difference is a different experiment.
+        """
+        data = self.to_dict()
+        for key in ("n_trials", "timeout", "description"):
+            data["study"].pop(key, None)
+        data["budget"].pop("threads", None)
+        data.pop("run", None)
+        return data
+
+    def with_overrides(self, **changes: Any) -> StudySpec:
+        """A copy with ``study`` fields replaced (``n_trials``, ``timeout``, ``seed``, ``name``), re-validated."""
+        data = self.to_dict()
+        data["study"].update({k: v for k, v in changes.items() if v is not None})
+        return parse_spec(data, source="command line")
+
+
+def load_spec(path: str | Path) -> StudySpec:
+    """Read and validate a TOML study spec.
+
+    Raises:
+        SpecError: the file is missing, unreadable, not TOML (with line and column), or invalid.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such spec file") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path}: is a directory, expected a .toml study spec") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: invalid TOML: {exc}") from None
+    return parse_spec(data, source=str(path))
+
+
+def parse_spec(data: dict[str, Any], source: str = "<spec>") -> StudySpec:
+    """Validate spec data (as read from TOML); see :func:`load_spec`."""
+    try:
+        spec = StudySpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(f"{source}: {_pydantic_message(exc)}") from None
+    check_semantics(spec, source)
+    return spec
+
+
+def _pydantic_message(exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    loc = [str(p) for p in first["loc"]]
+    where = f"[{loc[0]}]" + (" " + ".".join(loc[1:]) if len(loc) > 1 else "") if loc else "spec"
+    if first["type"] == "extra_forbidden":
+        table, key = (loc[0], loc[-1]) if len(loc) > 1 else ("spec", loc[0])
+        accepted = _accepted_keys(table)
+        msg = unknown_name_message("key", key, accepted, f"in [{table}]")
+    elif first["type"] == "missing":
+        msg = f"{where}: missing required key"
+    else:
+        text = first["msg"].removeprefix("Value error, ")
+        msg = f"{where}: {text}, got {first.get('input')!r}"
+    if len(errors) > 1:
+        msg += f" (and {len(errors) - 1} more)"
+    return msg
+
+
+def _accepted_keys(table: str) -> list[str]:
+    models = {"study": StudySection, "budget": BudgetSection, "spec": StudySpec, "benchmark": BenchmarkSection,
+              "run": RunSection}
+    model = models.get(table, StudySpec)
+    return list(model.model_fields)
+
+
+def check_semantics(spec: StudySpec, source: str) -> None:
+    """Check the spec against the registries; see :func:`load_spec`."""
+    try:
+        task = spec.task_class()
+    except UnknownNameError as exc:
+        raise SpecError(f"{source}: [study] task: {exc}") from None
+    _check_dataset(spec, task, source)
+    if spec.metric not in task.metrics:
+        message = unknown_name_message(f"metric of task {task.name}", spec.metric, task.metrics)
+        raise SpecError(f"{source}: [study] metric: {message}")
+    natural = task.metrics[spec.metric]
+    if spec.study.direction and spec.study.direction != natural:
+        raise SpecError(f"{source}: [study] direction '{spec.study.direction}' contradicts metric "
+                        f"'{spec.metric}', which is to {natural}")
+    space = build_space(spec, source)
+    task.check_search(space, f"{source}: [search]")
+    _check_strategy(source, "sampler", spec.sampler.name, spec.sampler.options, SAMPLERS)
+    _check_strategy(source, "pruner", spec.pruner.name, spec.pruner.options, PRUNERS)
+    if spec.sampler.name == "grid":
+        space.grid()
+    for i, params in enumerate(spec.enqueue):
+        for name, value in params.items():
+            param = space.params.get(name)
+            if param is None:
+                raise SpecError(f"{source}: [[enqueue]] #{i + 1}: {unknown_name_message('parameter', name, space.params)}")
+            where = f"{source}: [[enqueue]] #{i + 1}"
+            value = param.check_value(value, where)
+            domain = space.domain(param)
+            if domain is not None and not domain.contains(value):
+                raise SpecError(f"{where}: {name} = {value!r} is outside the searched domain {domain.describe()}")
+    if spec.benchmark is not None:
+        _check_benchmark(spec, space, source)
+
+
+def _check_benchmark(spec: StudySpec, space, source: str) -> None:
+    bench = spec.benchmark
+    for factor in bench.factors:
+        if factor not in space.params:
+            raise SpecError(f"{source}: [benchmark] factors: {unknown_name_message('parameter', factor, space.params)}")
+        domain = space.overrides.get(factor)
+        if domain is None or domain.choices is None:
+            raise SpecError(f"{source}: [benchmark] factor '{factor}' needs a list of values in [search], "
+                            f"e.g. {factor} = [...]")
+    if len(set(bench.factors)) != len(bench.factors):
+        raise SpecError(f"{source}: [benchmark] factors list a parameter twice: {bench.factors}")
+    names = [spec.dataset.name] + [p.name for p in bench.problems]
+    if len(set(names)) != len(names):
+        raise SpecError(f"{source}: [benchmark] problem names must be unique (the first is the dataset name "
+                        f"'{spec.dataset.name}'), got {names}")
+    for problem in bench.problems:
+        problem_spec(spec, problem.name, source)  # validates its dataset and budget
+
+
+def problems(spec: StudySpec) -> list[tuple[str, StudySpec]]:
+    """The benchmark's problems as ``(name, spec)``: the spec's own dataset first, then ``[[benchmark.problems]]``."""
+    out = [(spec.dataset.name, spec)]
+    for problem in spec.benchmark.problems if spec.benchmark else []:
+        out.append((problem.name, problem_spec(spec, problem.name)))
+    return out
+
+
+def problem_spec(spec: StudySpec, name: str, source: str = "<spec>") -> StudySpec:
+    """The spec with the dataset (and budget) of the benchmark problem ``name``."""
+    problem = next(p for p in spec.benchmark.problems if p.name == name)
+    data = spec.to_dict()
+    data["dataset"] = problem.dataset.model_dump()
+    if problem.budget is not None:
+        data["budget"] = problem.budget.model_dump()
+    data["benchmark"] = None
+    return parse_spec(data, source=f"{source}: [[benchmark.problems]] {name}")
+
+
+def _check_dataset(spec: StudySpec, task: type[Task], source: str) -> None:
+    datasets = task.datasets()
+    if spec.dataset.name not in datasets:
+        message = unknown_name_message(f"dataset of task {task.name}", spec.dataset.name, datasets)
+        raise SpecError(f"{source}: [dataset] name: {message}")
+    dataset_options(spec, source)
+
+
+def dataset_options(spec: StudySpec, source: str = "<spec>") -> BaseModel:
+    """The ``[dataset]`` options validated by the dataset's own options model."""
+    info = spec.task_class().datasets()[spec.dataset.name]
+    try:
+        return info.options.model_validate(spec.dataset.options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        if first["type"] == "extra_forbidden":
+            accepted = ["name", *info.options.model_fields]
+            raise SpecError(f"{source}: {unknown_name_message('key', key, accepted, f'in [dataset] for {info.name}')}") from None
+        raise SpecError(f"{source}: [dataset] {key}: {first['msg']}, got {first.get('input')!r}") from None
+
+
+def build_space(spec: StudySpec, source: str = "<spec>"):
+    """The :class:`~harness.space.SearchSpace` of a spec (task groups, schedules, training)."""
+    from harness.space import TRAINING_GROUP, SearchSpace, schedule_groups
+
+    groups = [*spec.task_class().space(), *schedule_groups(), TRAINING_GROUP]
+    return SearchSpace(groups, spec.search, spec.budget.max_epochs, where=f"{source}: [search]",
+                       search_defaults=spec.sampler.name != "grid")
+
+
+def _check_strategy(source: str, table: str, name: str, options: dict[str, Any], registry) -> None:
+    try:
+        accepted = registry.get(name).option_names()
+    except UnknownNameError as exc:
+        raise SpecError(f"{source}: [{table}] name: {exc}") from None
+    for key in options:
+        if key not in accepted:
+            listed = ["name", *(["seed"] if table == "sampler" else []), *accepted]
+            raise SpecError(f"{source}: {unknown_name_message('key', key, listed, f'in [{table}] for {name}')}")
+
+
+def resolve_threads(spec: StudySpec) -> int:
+    """Torch threads for a trial: the spec's, else the CPU cores this process may use."""
+    import os
+
+    if spec.budget.threads:
+        return spec.budget.threads
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+__all__ = ["StudySpec", "load_spec", "parse_spec", "build_space", "dataset_options", "resolve_threads", "BadInputError"]

@@ -1,0 +1,241 @@
+"""Opening Optuna's storage, and storing long series on trials.
+
+Storage URLs:
+
+- any SQLAlchemy URL: ``sqlite:///harness.db`` (the default, in the working directory),
+  ``postgresql://user@host/db``, ``mysql+pymysql://...`` (Optuna's RDB storage; several processes and
+  machines may share it: Optuna's RDB-based distributed optimisation);
+- ``journal:///path/to/file.log`` (or ``journal:relative.log``): Optuna's journal file storage, an
+  append-only log with file locks, the alternative to SQLite for many local processes;
+- ``grpc://host:port``: an Optuna gRPC storage proxy (``harness storage-proxy``) in front of a database,
+  for very many workers.
+
+The default is overridden by the ``HARNESS_STORAGE`` environment variable and then by ``--storage``.
+SQLite files are opened with a 60 s busy timeout and in WAL journal mode, so that local worker processes
+read while one writes. Checks happen before Optuna touches anything, so a typo never creates a stray
+database: the dialect must be known to SQLAlchemy, and for file storages the directory must exist and be
+writable (when writing) or the file must exist (when reading). Passwords never appear in messages.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import StorageError
+
+if TYPE_CHECKING:
+    import optuna
+
+DEFAULT_STORAGE = "sqlite:///harness.db"
+#: Longest JSON text stored in one user attribute; longer series are split over several attributes,
+#: which keeps every backend (MySQL's TEXT holds 64 KiB) happy.
+CHUNK_CHARS = 60_000
+
+
+JOURNAL = "journal:"
+GRPC = "grpc://"
+
+
+def display_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for messages, logs and reports."""
+    if url.startswith((JOURNAL, GRPC)):
+        return url
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a SQLAlchemy URL: nothing to hide that we can find
+        return url
+
+
+def journal_path(url: str) -> Path | None:
+    """The log file of a ``journal:`` URL, else ``None``."""
+    if not url.startswith(JOURNAL):
+        return None
+    rest = url[len(JOURNAL):]
+    return Path(rest[2:] if rest.startswith("//") else rest)
+
+
+def storage_url(url: str | None = None) -> str:
+    """``url`` if given, else ``$HARNESS_STORAGE``, else :data:`DEFAULT_STORAGE`."""
+    return url or os.environ.get("HARNESS_STORAGE") or DEFAULT_STORAGE
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL (``None`` for other dialects or in-memory SQLite)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def check_url(url: str, *, write: bool) -> None:
+    """Validate ``url`` without connecting to it.
+
+    Raises:
+        StorageError: malformed URL, unknown dialect or missing driver, SQLite directory missing or
+            read-only (``write``), or SQLite file missing (not ``write``).
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    shown = display_url(url)
+    if url.startswith(GRPC):
+        host, _, port = url[len(GRPC):].partition(":")
+        if not host or not port.isdigit():
+            raise StorageError(f"storage URL '{shown}': expected grpc://HOST:PORT")
+        return
+    path = journal_path(url)
+    if path is None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise StorageError(f"storage URL '{shown}' is not a SQLAlchemy URL; expected e.g. sqlite:///harness.db, "
+                               "postgresql://user@host/db or journal:///path/file.log") from None
+        try:
+            parsed.get_dialect()
+        except NoSuchModuleError:
+            raise StorageError(f"storage URL '{shown}': unknown database dialect '{parsed.drivername}'; accepted: "
+                               "sqlite, postgresql, mysql, mariadb, oracle, mssql (with their SQLAlchemy drivers), "
+                               "journal, grpc") from None
+        except ImportError as exc:
+            raise StorageError(f"storage URL '{shown}': the driver for '{parsed.drivername}' is not installed "
+                               f"({exc.name}); pip install it (postgresql: psycopg2-binary)") from None
+        path = sqlite_path(url)
+    if path is None:
+        return
+    if write:
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():
+            raise StorageError(f"storage '{shown}': directory '{folder}' does not exist")
+        target = path if path.exists() else folder
+        if not os.access(target, os.W_OK):
+            raise StorageError(f"storage '{shown}': '{target}' is not writable")
+    elif not path.is_file():
+        raise StorageError(f"storage '{shown}': no database file at '{path}'; run `harness run-study` first "
+                           "or pass --storage")
+
+
+def open_storage(
+    url: str | None = None, *, write: bool = False, heartbeat: tuple[int, int, int] | None = None
+) -> optuna.storages.BaseStorage:
+    """Open the storage at ``url`` (see the module docstring and :func:`storage_url`).
+
+    Args:
+        url: Storage URL; default ``$HARNESS_STORAGE`` or ``sqlite:///harness.db``.
+        write: Whether the caller will write (a missing SQLite or journal file is then created).
+        heartbeat: ``(interval, grace period, max retries)`` in seconds and retries: RDB storages record a
+            heartbeat of every running trial; a trial without one for the grace period is marked failed
+            and re-queued (Optuna's ``RetryFailedTrialCallback``) by the next trial that starts.
+
+    Raises:
+        StorageError: see :func:`check_url`; or the database cannot be reached.
+    """
+    import optuna
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = storage_url(url)
+    check_url(url, write=write)
+    if url.startswith(GRPC):
+        host, _, port = url[len(GRPC):].partition(":")
+        try:
+            return optuna.storages.GrpcStorageProxy(host=host, port=int(port))
+        except ImportError as exc:
+            raise StorageError(f"storage '{url}' needs grpcio and protobuf ({exc.name}); pip install 'harness[grpc]'") from None
+    path = journal_path(url)
+    if path is not None:
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+    engine_kwargs: dict[str, Any] = {}
+    if sqlite_path(url) is not None:
+        engine_kwargs["connect_args"] = {"timeout": 60}
+    extra: dict[str, Any] = {}
+    try:
+        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna: not the user's concern
+            warnings.simplefilter("ignore")
+            if heartbeat is not None:
+                interval, grace, retries = heartbeat
+                extra = {"heartbeat_interval": interval, "grace_period": grace,
+                         "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(
+                             max_retry=retries)}
+            storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **extra)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise StorageError(f"storage '{display_url(url)}' cannot be opened: {reason}") from None
+    except ImportError as exc:
+        missing = getattr(exc.__cause__, "name", None) or "the database driver"
+        raise StorageError(f"storage '{display_url(url)}': the database driver is not installed ({missing}); "
+                           "pip install 'psycopg[binary]' for PostgreSQL or pymysql for MySQL") from None
+    if sqlite_path(url) is not None:
+        _sqlite_wal(storage)
+    return storage
+
+
+def _sqlite_wal(storage: Any) -> None:
+    """Switch a SQLite storage to WAL journal mode (readers do not block the writer); the mode is
+    stored in the database file, so every later connection uses it."""
+    from sqlalchemy import event, text
+
+    engine = storage.engine
+    with engine.connect() as connection:
+        connection.execute(text("PRAGMA journal_mode=WAL"))
+
+    @event.listens_for(engine, "connect")
+    def _busy_timeout(dbapi_connection, _record):  # noqa: ANN001 - SQLAlchemy's signature
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+
+# -- long series on trials ------------------------------------------------------------------------
+def put_series(trial: Any, key: str, values: list[Any]) -> None:
+    """Store a JSON-able list as user attribute(s) of ``trial``: ``key`` or ``key.0``, ``key.1``, ...
+
+    Non-finite floats are stored as ``null``.
+    """
+    values = _finite(list(values))
+    if len(json.dumps(values, separators=(",", ":"))) <= CHUNK_CHARS:
+        trial.set_user_attr(key, values)
+        return
+    parts = _split(values)
+    trial.set_user_attr(f"{key}.parts", len(parts))
+    for i, part in enumerate(parts):
+        trial.set_user_attr(f"{key}.{i}", part)
+
+
+def get_series(user_attrs: dict[str, Any], key: str) -> list[Any] | None:
+    """Read back a series written by :func:`put_series` (``None`` when absent)."""
+    if key in user_attrs:
+        return user_attrs[key]
+    parts = user_attrs.get(f"{key}.parts")
+    if parts is None:
+        return None
+    out: list[Any] = []
+    for i in range(parts):
+        out.extend(user_attrs.get(f"{key}.{i}", []))
+    return out
+
+
+def _split(values: list[Any]) -> list[list[Any]]:
+    longest = max(len(json.dumps(v, separators=(",", ":"))) for v in values) + 1  # with its comma
+    size = max(1, (CHUNK_CHARS - 2) // longest)
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float (at any depth) replaced by ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value

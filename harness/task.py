@@ -1,0 +1,168 @@
+"""What a task plugin provides. A task knows its data, its model families and its metrics; it knows
+nothing of Optuna beyond the configuration a trial hands it.
+
+A task registers itself through the ``harness.tasks`` entry-point group (see ``pyproject.toml``), so the
+engine never imports a task by name. Task modules should import PyTorch lazily, inside methods, so that
+listing tasks and validating specs stays fast.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel
+
+from harness.params import Param
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+
+Direction = Literal["maximize", "minimize"]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Parameters that are searched together, only while ``when`` holds for the values chosen so far.
+
+    Args:
+        params: The parameters, suggested in this order.
+        when: Predicate on the configuration chosen so far; ``None`` means always.
+        condition: The same condition in words, for listings ("model = rnn").
+    """
+
+    params: tuple[Param, ...]
+    when: Callable[[dict[str, Any]], bool] | None = None
+    condition: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset a task can load.
+
+    Args:
+        name: Registry name (``multi30k``).
+        summary: One line for ``harness list``.
+        options: Pydantic model of the ``[dataset]`` options (unknown keys are an error).
+        load: ``(options, data_dir) -> data``; ``data_dir`` is ``None`` for embedded datasets.
+        needs_data_dir: Whether files must be found under a data directory.
+        download: ``(data_dir) -> None``, fetches the raw files, for users with a network.
+    """
+
+    name: str
+    summary: str
+    options: type[BaseModel]
+    load: Callable[[BaseModel, Path | None], Any]
+    needs_data_dir: bool
+    download: Callable[[Path], None] | None = None
+
+    def with_options(self, extra: type[BaseModel]) -> DatasetInfo:
+        """The same dataset whose ``[dataset]`` table also accepts the fields of ``extra`` (a task's own
+        preprocessing or protocol options); :meth:`own_options` recovers the dataset's part."""
+        from pydantic import ConfigDict
+
+        merged = type(f"{self.options.__name__}With{extra.__name__}", (self.options, extra),
+                      {"model_config": ConfigDict(extra="forbid", frozen=True)})
+        return DatasetInfo(self.name, self.summary, merged, self.load, self.needs_data_dir, self.download)
+
+    def own_options(self, options: BaseModel) -> BaseModel:
+        """The dataset's own options out of a merged options object (see :meth:`with_options`)."""
+        return self.options.model_validate({k: getattr(options, k) for k in self.options.model_fields})
+
+
+@dataclass
+class Budget:
+    """The fidelity a trial trains at.
+
+    Args:
+        max_epochs: Epochs of the full budget (the pruners' resource).
+        max_train_examples: Training examples used (a fixed, seeded subset), ``None`` for all.
+        max_valid_examples: Validation examples evaluated each epoch (a fixed subset), ``None`` for all.
+    """
+
+    max_epochs: int
+    max_train_examples: int | None = None
+    max_valid_examples: int | None = None
+
+
+class Task(ABC):
+    """Base class of task plugins.
+
+    Class attributes:
+        name: Registry name.
+        summary: One line for ``harness list``.
+        metrics: Each reported metric and its direction; every name can be a study's objective.
+        default_metric: The objective when a spec names none.
+        model_families: Names in :data:`harness.registry.MODELS` the task can build.
+    """
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    metrics: ClassVar[dict[str, Direction]]
+    default_metric: ClassVar[str]
+    model_families: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    @abstractmethod
+    def datasets(cls) -> dict[str, DatasetInfo]:
+        """The datasets this task can load, by name."""
+
+    @classmethod
+    @abstractmethod
+    def space(cls) -> list[Group]:
+        """The task's own parameters (model family, attention type, sizes), as conditional groups."""
+
+    @classmethod
+    def check_search(cls, space: Any, where: str) -> None:
+        """Refuse, before anything runs, a search space the task cannot honour (raise ``SpecError``).
+
+        The default accepts every space.
+        """
+        return None
+
+    @abstractmethod
+    def prepare(self, dataset: str, options: BaseModel, data_dir: Path | None, budget: Budget, seed: int) -> Any:
+        """Load and preprocess the data once per process (tokenisers, vocabularies, subsets).
+
+        Raises:
+            DataError: files are missing, empty, unreadable or malformed.
+        """
+
+    @abstractmethod
+    def train_size(self, data: Any) -> int:
+        """Training items per epoch (pairs, windows, captions), for checks of fixed step counts."""
+
+    @abstractmethod
+    def describe(self, data: Any) -> dict[str, Any]:
+        """JSON-able facts about the prepared data for the study's metadata (split sizes, vocabularies)."""
+
+    @abstractmethod
+    def build_model(self, config: dict[str, Any], data: Any) -> nn.Module:
+        """Build the model for a trial's configuration (``config["model"]`` names the family)."""
+
+    @abstractmethod
+    def train_batches(self, data: Any, batch_size: int, generator: Any) -> Iterator[Any]:
+        """One epoch of shuffled training batches, ordered by ``generator`` (a ``torch.Generator``)."""
+
+    @abstractmethod
+    def loss(self, model: nn.Module, batch: Any) -> tuple[Tensor, int]:
+        """Mean training loss of a batch and the number of items (tokens, windows) it averages over."""
+
+    @abstractmethod
+    def evaluate(self, model: nn.Module, data: Any, split: Literal["valid", "test"]) -> dict[str, float]:
+        """Every metric in :attr:`metrics` on a split (in evaluation mode, without gradients).
+
+        Must include ``loss`` (the training loss on the split): ReduceLROnPlateau steps on it.
+        """
+
+    def examples(self, model: nn.Module, data: Any) -> dict[str, dict[str, Any]]:
+        """JSON-able examples of the best model for the report, each stored as a study attribute.
+
+        Keys the report draws: ``attention_example`` (``source_tokens``, ``target_tokens``, ``weights``
+        as a ``len(target_tokens) x len(source_tokens)`` list of rows, ``description``, and optionally
+        ``source``, ``hypothesis``, ``reference``) and ``forecast_example`` (see the forecasting task).
+        """
+        return {}

@@ -1,0 +1,98 @@
+"""Several worker processes on one machine sharing a study's storage (``harness run-study --workers N``).
+
+Each worker is a separate process (multiprocessing's ``spawn`` start method, so no PyTorch state is
+shared) that loads the data, opens the study with its own sampler seed and ``threads // N`` torch
+threads, and runs trials until the study holds the target number of finished trials; this is Optuna's
+storage-based distributed optimisation, the same that runs across machines against one PostgreSQL or
+MySQL URL. The parent prints each finished trial as it appears in the storage, forwards SIGINT/SIGTERM
+to the workers (each fails its running trial as ``interrupted``), and reports a worker that died.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.errors import EXIT_BAD_INPUT, EXIT_FAILURE, BadInputError, HarnessError
+from harness.spec import StudySpec
+
+POLL_SECONDS = 2.0
+
+
+def _entry(spec_data: dict[str, Any], storage: str | None, data_dir: str | None, worker: int, threads: int) -> None:
+    """A worker's main: one line on stderr and an exit code instead of a traceback."""
+    from harness.console import error
+    from harness.study import worker_main
+
+    try:
+        worker_main(spec_data, storage, data_dir, worker, threads)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BadInputError as exc:
+        error(f"worker {worker}: {exc}")
+        sys.exit(EXIT_BAD_INPUT)
+    except Exception as exc:  # noqa: BLE001 - reported as one line, exit 1
+        error(f"worker {worker}: {type(exc).__name__}: {exc}")
+        sys.exit(EXIT_FAILURE)
+
+
+def run_workers(spec: StudySpec, storage: str | None, data_dir: str | Path | None, workers: int, threads: int,
+                *, quiet: bool = False) -> None:
+    """Start ``workers`` processes on the study and wait for them.
+
+    Raises:
+        KeyboardInterrupt: the parent was interrupted (the workers were stopped first).
+        HarnessError: a worker failed.
+    """
+    import optuna
+
+    from harness.progress import StudyProgress
+    from harness.study import _storage, finished_count
+
+    context = multiprocessing.get_context("spawn")
+    per_worker = max(1, threads // workers)
+    processes = [context.Process(target=_entry, name=f"harness-worker-{k}",
+                                 args=(spec.to_dict(), storage, str(data_dir) if data_dir else None, k, per_worker))
+                 for k in range(workers)]
+    for process in processes:
+        process.start()
+    study = optuna.load_study(study_name=spec.name, storage=_storage(spec, storage, write=False))
+    seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
+    progress = StudyProgress(spec.study.n_trials, finished_count(study), spec.metric, spec.budget.max_epochs)
+    progress.live = False
+    try:
+        while any(p.is_alive() for p in processes):
+            time.sleep(POLL_SECONDS)
+            if not quiet:
+                seen = _report_new(study, seen, progress)
+    except KeyboardInterrupt:
+        for process in processes:
+            if process.is_alive():
+                try:
+                    os.kill(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for process in processes:
+            process.join(timeout=60)
+        raise
+    for process in processes:
+        process.join()
+    if not quiet:
+        _report_new(study, seen, progress)
+    failed = [(p.name, p.exitcode) for p in processes if p.exitcode not in (0, None)]
+    if failed:
+        codes = ", ".join(f"{name} exited with {code}" for name, code in failed)
+        raise (BadInputError if all(c == EXIT_BAD_INPUT for _, c in failed) else HarnessError)(f"{codes} (see above)")
+
+
+def _report_new(study, seen: set[int], progress) -> set[int]:
+    for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+        if trial.state.is_finished() and trial.number not in seen:
+            seen.add(trial.number)
+            progress.trial_finished(study, trial)
+    return seen
