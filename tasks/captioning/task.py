@@ -1,0 +1,333 @@
+"""The captioning task: images to captions with soft-attention decoders; BLEU-1..4, exact match, loss.
+
+Metrics on a split (validation during the search, test once for the best configuration), computed on
+each image's decoded caption (greedy or beam search) against ALL its references, both lowercased and
+tokenised like the vocabulary (Karpathy-style preprocessing, as the COCO caption evaluation does):
+
+- ``bleu1`` .. ``bleu4``: sacrebleu corpus BLEU with maximum n-gram order 1..4 (Papineni et al. 2002);
+- ``exact``: percentage of images whose caption equals one of its references (the digits task's goal);
+- ``loss``: teacher-forced cross-entropy per word over every (image, reference) pair, in nats.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.errors import BadInputError, InvalidConfigError, SpecError
+from harness.task import Budget, DatasetInfo, Group, Task
+from tasks.captioning import space
+from tasks.captioning.data import DATASETS, CaptionCorpus, ImageSplit
+from tasks.captioning.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary, tokenize
+
+#: Published Show, Attend and Tell results on Flickr8k (Xu et al. 2015, Table 1), not rerun here.
+SHOW_ATTEND_TELL_FLICKR8K = {
+    "setting": "Flickr8k test split (Karpathy), full 6,000 training images, ImageNet-pretrained VGG encoder",
+    "metrics": ["bleu1", "bleu2", "bleu3", "bleu4"],
+    "rows": [{"model": "Show, Attend and Tell, soft attention", "bleu1": 67.0, "bleu2": 44.8, "bleu3": 29.9, "bleu4": 19.5},
+             {"model": "Show, Attend and Tell, hard attention", "bleu1": 67.0, "bleu2": 45.7, "bleu3": 31.4, "bleu4": 21.3}],
+    "note": "published figures, not reruns",
+}
+
+
+class Preprocessing(BaseModel):
+    """Options every captioning dataset accepts in ``[dataset]``, besides its own.
+
+    Args:
+        min_count: Words seen fewer times in the training captions become UNK (Xu et al. keep >= 5).
+        max_len: Longest caption in words; longer training captions are cut.
+        augment_shift: Training-time augmentation: each training image is translated by a random whole
+            number of pixels in ``[-augment_shift, augment_shift]`` along each axis (zero fill), drawn anew
+            every epoch. Validation and test images are never changed.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    min_count: int = Field(5, ge=1)
+    max_len: int = Field(30, ge=2, le=200)
+    augment_shift: int = Field(0, ge=0, le=64)
+
+
+@dataclass
+class Split:
+    """An encoded split: normalised images, encoded references, and the (image, reference) pairs."""
+
+    images: Any  # torch.Tensor (N, C, H, W) float32, normalised with the training statistics
+    split: ImageSplit
+    references: list[list[str]]  # per image, the references tokenised like the vocabulary, joined by spaces
+    pairs: list[tuple[int, list[int]]]  # (image index, encoded caption)
+
+
+@dataclass
+class CaptionData:
+    corpus: CaptionCorpus
+    vocab: Vocabulary
+    train: Split
+    valid: Split
+    test: Split
+    max_len: int
+    mean: list[float]
+    std: list[float]
+    augment_shift: int = 0
+
+
+class CaptioningTask(Task):
+    """Image captioning with Show, Attend and Tell decoders (every attention type) and a Transformer decoder."""
+
+    name: ClassVar[str] = "captioning"
+    summary: ClassVar[str] = "image captioning: composed handwritten digits (embedded), Flickr8k, COCO; BLEU-1..4"
+    metrics: ClassVar[dict[str, str]] = {"bleu1": "maximize", "bleu2": "maximize", "bleu3": "maximize",
+                                         "bleu4": "maximize", "exact": "maximize", "loss": "minimize"}
+    default_metric: ClassVar[str] = "bleu4"
+    model_families: ClassVar[tuple[str, ...]] = space.FAMILIES
+
+    @classmethod
+    def datasets(cls) -> dict[str, DatasetInfo]:
+        return {name: info.with_options(Preprocessing) for name, info in DATASETS.items()}
+
+    @classmethod
+    def space(cls) -> list[Group]:
+        return space.groups()
+
+    @classmethod
+    def check_search(cls, search: Any, where: str) -> None:
+        """Pretrained encoders need torchvision and its ImageNet weights, which the harness does not install."""
+        domain = search.domain(search.params["encoder"])
+        asked = set(domain.choices) if domain is not None else {search.params["encoder"].default}
+        if asked - {"cnn"}:
+            missing = _torchvision_missing()
+            if missing:
+                raise SpecError(f"{where} encoder '{sorted(asked - {'cnn'})[0]}' needs {missing}; use encoder = \"cnn\"")
+
+    # -- data ---------------------------------------------------------------------------------------
+    def prepare(self, dataset: str, options: BaseModel, data_dir: Path | None, budget: Budget, seed: int) -> CaptionData:
+        import torch
+
+        info = DATASETS[dataset]
+        corpus = info.load(info.own_options(options), data_dir)
+        vocab = Vocabulary.build((c for caps in corpus.train.captions for c in caps), min_count=options.min_count)
+        pixels = corpus.train.pixels.astype(np.float64) / 255.0
+        mean = pixels.mean(axis=(0, 2, 3))
+        std = pixels.std(axis=(0, 2, 3)) + 1e-6
+
+        def encode(split: ImageSplit, limit: int | None) -> Split:
+            n = len(split.ids) if limit is None else min(limit, len(split.ids))
+            images = (torch.from_numpy(split.pixels[:n]).float() / 255.0 - torch.tensor(mean).float().view(1, -1, 1, 1)) \
+                / torch.tensor(std).float().view(1, -1, 1, 1)
+            references = [[" ".join(tokenize(c)) for c in caps] for caps in split.captions[:n]]
+            pairs = [(i, vocab.encode(c)[: options.max_len - 1]) for i, caps in enumerate(split.captions[:n]) for c in caps]
+            return Split(images, split, references, [(i, ids) for i, ids in pairs if ids])
+
+        train = encode(corpus.train, None)
+        if budget.max_train_examples is not None and budget.max_train_examples < len(train.pairs):
+            keep = np.sort(np.random.default_rng(seed).permutation(len(train.pairs))[: budget.max_train_examples])
+            train.pairs = [train.pairs[i] for i in keep]
+        return CaptionData(corpus, vocab, train, encode(corpus.valid, budget.max_valid_examples), encode(corpus.test, None),
+                           options.max_len, [float(m) for m in mean], [float(s) for s in std], options.augment_shift)
+
+    def train_size(self, data: CaptionData) -> int:
+        return len(data.train.pairs)
+
+    def describe(self, data: CaptionData) -> dict[str, Any]:
+        c = data.corpus
+        out = {
+            "corpus": c.name, "image_shape": list(data.train.images.shape[1:]),
+            "train_images": len(c.train.ids), "valid_images": int(data.valid.images.shape[0]),
+            "test_images": len(c.test.ids), "train_pairs": len(data.train.pairs),
+            "valid_references": sum(len(r) for r in data.valid.references),
+            "vocabulary": len(data.vocab), "max_len": data.max_len,
+            "pixel_mean": [round(m, 6) for m in data.mean], "pixel_std": [round(s, 6) for s in data.std],
+            "citation": c.citation, "notes": list(c.notes),
+        }
+        if c.name.startswith("flickr8k"):
+            out["published"] = SHOW_ATTEND_TELL_FLICKR8K
+        return out
+
+    # -- model --------------------------------------------------------------------------------------
+    def build_model(self, config: dict[str, Any], data: CaptionData):
+        import functools
+
+        from harness.attention import build_attention
+        from harness.models.captioning import CaptionerConfig
+        from harness.models.captioning.encoder import EncoderConfig
+        from harness.models.captioning.lstm import ShowAttendTell, ShowAttendTellConfig
+        from harness.models.captioning.transformer import TransformerCaptioner
+
+        if config["encoder"] != "cnn":
+            raise BadInputError(f"encoder '{config['encoder']}' needs {_torchvision_missing() or 'a backbone wrapper'}; "
+                                "use encoder = \"cnn\"")
+        C, H, W = data.train.images.shape[1:]
+        blocks = config.get("encoder_blocks") or _auto_blocks(H, W)
+        try:
+            encoder = EncoderConfig(C, H, W, blocks=blocks, width=config["encoder_width"])
+        except ValueError as exc:
+            raise InvalidConfigError(str(exc)) from None
+        heads = config.get("heads", 1)
+        multihead = config["model"] == "caption_transformer" or config.get("attention") == "multihead"
+        if multihead and config["hidden_size"] % heads:
+            raise InvalidConfigError(f"heads={heads} does not divide hidden_size={config['hidden_size']}")
+        common = dict(vocab=len(data.vocab), encoder=encoder, hidden_size=config["hidden_size"], heads=heads,
+                      dropout=config["dropout"], max_len=data.max_len, beam_size=config["beam_size"],
+                      pad_id=PAD_ID, bos_id=BOS_ID, eos_id=EOS_ID)
+        if config["model"] == "show_attend_tell":
+            cfg = ShowAttendTellConfig(**common, embedding_size=config["embedding_size"], gate=config["gate"],
+                                       alpha_c=config["alpha_c"])
+            return ShowAttendTell(cfg, functools.partial(build_attention, config["attention"]))
+        cfg = CaptionerConfig(**common, layers=config["transformer_layers"])
+        return TransformerCaptioner(cfg, functools.partial(build_attention, "multihead"))
+
+    def train_batches(self, data: CaptionData, batch_size: int, generator: Any) -> Iterator[Any]:
+        import torch
+
+        order = torch.randperm(len(data.train.pairs), generator=generator).tolist()
+        for i in range(0, len(order), batch_size):
+            images, captions_in, captions_out = collate(data.train, [data.train.pairs[j] for j in order[i : i + batch_size]])
+            if data.augment_shift:
+                images = random_shift(images, data.augment_shift, generator, fill=[-m / s for m, s in zip(data.mean, data.std)])
+            yield images, captions_in, captions_out
+
+    def loss(self, model, batch):
+        import torch.nn.functional as F
+
+        from harness.models.captioning.lstm import doubly_stochastic_penalty
+
+        images, captions_in, captions_out = batch
+        alpha_c = model.config.alpha_c
+        logits, weights = model(images, captions_in)
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), captions_out.reshape(-1), ignore_index=PAD_ID)
+        if alpha_c:
+            loss = loss + alpha_c * doubly_stochastic_penalty(weights, captions_out != PAD_ID)
+        return loss, int((captions_out != PAD_ID).sum())
+
+    # -- evaluation ---------------------------------------------------------------------------------
+    def caption(self, model, data: CaptionData, split: Split, batch_size: int = 100):
+        """Decoded captions (strings) and, per image, the words and their attention over regions."""
+        import torch
+
+        from harness.models.captioning import beam_search
+
+        beam = model.config.beam_size
+        texts, words, weights = [], [], []
+        model.eval()
+        with torch.no_grad():
+            for i in range(0, split.images.shape[0], batch_size):
+                tokens, attention = beam_search(model, split.images[i : i + batch_size], beam, data.max_len)
+                for row, att in zip(tokens.tolist(), attention):
+                    w = data.vocab.words(row)
+                    texts.append(data.vocab.decode(row))
+                    words.append(w)
+                    weights.append(att[: len(w)])
+        model.train()
+        return texts, words, weights
+
+    def evaluate(self, model, data: CaptionData, split: Literal["valid", "test"]) -> dict[str, float]:
+        import torch
+        import torch.nn.functional as F
+        from sacrebleu.metrics import BLEU
+
+        part = data.valid if split == "valid" else data.test
+        model.eval()
+        total, count = 0.0, 0
+        with torch.no_grad():
+            for i in range(0, len(part.pairs), 200):
+                images, captions_in, captions_out = collate(part, part.pairs[i : i + 200])
+                logits, _ = model(images, captions_in)
+                total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), captions_out.reshape(-1),
+                                         ignore_index=PAD_ID, reduction="sum").item()
+                count += int((captions_out != PAD_ID).sum())
+        hyps, _, _ = self.caption(model, data, part)
+        refs = reference_streams(part.references)
+        out = {f"bleu{n}": BLEU(tokenize="none", max_ngram_order=n).corpus_score(hyps, refs).score for n in (1, 2, 3, 4)}
+        out["exact"] = 100.0 * sum(h in set(r) for h, r in zip(hyps, part.references)) / max(1, len(hyps))
+        out["loss"] = total / max(1, count)
+        return out
+
+    def examples(self, model, data: CaptionData) -> dict[str, dict[str, Any]]:
+        """Three test images with their generated caption, references, and the attention of each word."""
+        part = data.test
+        picks = sorted({int(q * (len(part.split.ids) - 1)) for q in (0.0, 0.5, 1.0)})
+        texts, words, weights = self.caption(model, data, Split(part.images[picks], part.split,
+                                                                [part.references[i] for i in picks], []))
+        h, w = model.grid
+        out: dict[str, dict[str, Any]] = {"caption_example": {
+            "description": "generated and reference captions of three test images by the retrained best model, "
+                           "with the attention over image regions behind each generated word",
+            "grid": [h, w], "samples": len(picks),
+        }}
+        for k, i in enumerate(picks):
+            out[f"caption_sample_{k}"] = {
+                "image_id": part.split.ids[i],
+                "png_base64": png_base64(part.split.pixels[i]),
+                "hypothesis": texts[k],
+                "references": list(part.split.captions[i]),
+                "words": words[k],
+                "attention": [[round(float(v), 4) for v in row] for row in weights[k].reshape(len(words[k]), h * w).tolist()],
+            }
+        return out
+
+
+def _torchvision_missing() -> str | None:
+    """What is missing for a pretrained torchvision encoder, or ``None`` if it is there."""
+    import importlib.util
+
+    if importlib.util.find_spec("torchvision") is None:
+        return "torchvision (pip install torchvision) and its ImageNet weights in the torch hub cache"
+    return "a ResNet wrapper that this version of the harness does not ship yet"
+
+
+def _auto_blocks(height: int, width: int) -> int:
+    """The fewest halving blocks (at least one) that leave at most 64 regions (8 x 8 for a square image)."""
+    blocks = 1
+    while (height >> blocks) * (width >> blocks) > 64 and min(height >> blocks, width >> blocks) > 1:
+        blocks += 1
+    return blocks
+
+
+def collate(split: Split, pairs: list[tuple[int, list[int]]]):
+    """``(images (B, C, H, W), captions_in (B, T) with BOS first, captions_out (B, T) with EOS last)``."""
+    import torch
+
+    index = torch.tensor([i for i, _ in pairs], dtype=torch.long)
+    T = max(len(ids) for _, ids in pairs) + 1
+    captions_in = torch.full((len(pairs), T), PAD_ID, dtype=torch.long)
+    captions_out = torch.full((len(pairs), T), PAD_ID, dtype=torch.long)
+    for row, (_, ids) in enumerate(pairs):
+        captions_in[row, : len(ids) + 1] = torch.tensor([BOS_ID, *ids])
+        captions_out[row, : len(ids) + 1] = torch.tensor([*ids, EOS_ID])
+    return split.images[index], captions_in, captions_out
+
+
+def random_shift(images, shift: int, generator, fill: list[float]):
+    """Translate each image ``(B, C, H, W)`` by random whole pixels in ``[-shift, shift]`` per axis; the
+    uncovered border takes ``fill`` (the normalised value of a black pixel, per channel)."""
+    import torch
+
+    B, C, H, W = images.shape
+    out = torch.tensor(fill, dtype=images.dtype).view(1, C, 1, 1).expand(B, C, H, W).clone()
+    offsets = torch.randint(-shift, shift + 1, (B, 2), generator=generator).tolist()
+    for b, (dy, dx) in enumerate(offsets):
+        out[b, :, max(0, dy) : H + min(0, dy), max(0, dx) : W + min(0, dx)] = \
+            images[b, :, max(0, -dy) : H + min(0, -dy), max(0, -dx) : W + min(0, -dx)]
+    return out
+
+
+def reference_streams(references: list[list[str]]) -> list[list[str | None]]:
+    """sacrebleu's layout: one stream per reference index; ``None`` where an image has fewer references."""
+    n = max(len(r) for r in references)
+    return [[r[k] if k < len(r) else None for r in references] for k in range(n)]
+
+
+def png_base64(pixels: np.ndarray) -> str:
+    """An image ``(C, H, W)`` uint8 as a base64 PNG (lossless, so reports redraw it exactly)."""
+    from PIL import Image
+
+    array = pixels[0] if pixels.shape[0] == 1 else np.transpose(pixels, (1, 2, 0))
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG", optimize=True)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -1,0 +1,37 @@
+"""Published test results to show beside a study's own, marked as published figures, not reruns.
+
+ETTh1, multivariate (M), test MSE / MAE on the normalised scale, horizon 96, as tabulated by the papers
+(look-back 96: iTransformer, Liu et al. 2024, ICLR, Table 10, with its baselines; look-back 336: DLinear,
+Zeng et al. 2023, AAAI, and PatchTST/42, Nie et al. 2023, ICLR).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ETTH1_M_96_96 = [
+    ("Informer (Zhou et al. 2021)", 0.865, 0.713),
+    ("Autoformer (Wu et al. 2021)", 0.449, 0.459),
+    ("PatchTST (Nie et al. 2023)", 0.414, 0.419),
+    ("DLinear (Zeng et al. 2023)", 0.386, 0.400),
+    ("iTransformer (Liu et al. 2024)", 0.386, 0.405),
+    ("FEDformer (Zhou et al. 2022)", 0.376, 0.419),
+]
+_ETTH1_M_336_96 = [
+    ("DLinear (Zeng et al. 2023)", 0.375, 0.399),
+    ("PatchTST/42 (Nie et al. 2023)", 0.375, 0.399),
+]
+_TABLES = {("ETTh1", "M", 96, 96): _ETTH1_M_96_96, ("ETTh1", "M", 336, 96): _ETTH1_M_336_96}
+
+
+def published(series: str, features: str, lookback: int, horizon: int) -> dict[str, Any] | None:
+    """The published rows for this setting, or ``None`` when none are tabulated."""
+    rows = _TABLES.get((series, features, lookback, horizon))
+    if rows is None:
+        return None
+    return {
+        "setting": f"{series}, {features}, look-back {lookback}, horizon {horizon}; test split of the standard protocol",
+        "metrics": ["mse", "mae"],
+        "rows": [{"model": name, "mse": mse, "mae": mae} for name, mse, mae in rows],
+        "note": "published figures, not reruns",
+    }

@@ -1,0 +1,210 @@
+"""The forecasting task: look-back windows of a multivariate series, forecast over a horizon, MSE and MAE.
+
+Metrics on a split (every window of it, none dropped): ``mse`` and ``mae`` on the standardised scale
+(the convention of the ETT literature), ``mse_orig`` and ``mae_orig`` in the series' original units,
+and ``loss`` (= ``mse``, the training loss). The objective defaults to validation ``mse``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.errors import InvalidConfigError
+from harness.task import Budget, DatasetInfo, Group, Task
+from tasks.forecasting import space
+from tasks.forecasting.data import DATASETS
+from tasks.forecasting.published import published
+from tasks.forecasting.windows import ForecastData, ett_borders, mae, mse, prepare
+
+
+class Protocol(BaseModel):
+    """Options every forecasting dataset accepts in ``[dataset]``, besides its own.
+
+    Args:
+        features: ``M`` (all channels in and out), ``S`` (the target only), ``MS`` (all in, target out).
+        target: Target column for ``S``/``MS`` (default: the last column, ``OT`` for ETT).
+        lookback: Look-back window ``L`` in time steps.
+        horizon: Forecast horizon ``H`` in time steps.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    features: Literal["M", "S", "MS"] = "M"
+    target: str | None = None
+    lookback: int = Field(96, ge=1, le=10_000)
+    horizon: int = Field(96, ge=1, le=10_000)
+
+
+@dataclass
+class Prepared:
+    """The windows of a study, prepared once per process, and the window subsets of the budget."""
+
+    data: ForecastData
+    train: np.ndarray
+    valid: np.ndarray
+    test: np.ndarray
+
+
+class ForecastingTask(Task):
+    """Multivariate time-series forecasting (ETT protocol) with attention forecasters and DLinear."""
+
+    name: ClassVar[str] = "forecasting"
+    summary: ClassVar[str] = "time-series forecasting: vega-temps (embedded), ETT, any CSV; MSE and MAE"
+    metrics: ClassVar[dict[str, str]] = {"mse": "minimize", "mae": "minimize", "mse_orig": "minimize",
+                                         "mae_orig": "minimize", "loss": "minimize"}
+    default_metric: ClassVar[str] = "mse"
+    model_families: ClassVar[tuple[str, ...]] = space.FAMILIES
+
+    @classmethod
+    def datasets(cls) -> dict[str, DatasetInfo]:
+        return {name: info.with_options(Protocol) for name, info in DATASETS.items()}
+
+    @classmethod
+    def space(cls) -> list[Group]:
+        return space.groups()
+
+    def prepare(self, dataset: str, options: BaseModel, data_dir: Path | None, budget: Budget, seed: int) -> Prepared:
+        info = DATASETS[dataset]
+        series = info.load(info.own_options(options), data_dir)
+        target = options.target or series.columns[-1]
+        borders = ett_borders(series.name, options.lookback) if dataset == "ett" else None
+        data = prepare(series, features=options.features, target=target, lookback=options.lookback,
+                       horizon=options.horizon, borders=borders)
+        rng = np.random.default_rng(seed)
+        train, valid = data.starts("train"), data.starts("valid")
+        if budget.max_train_examples is not None and budget.max_train_examples < len(train):
+            train = np.sort(rng.choice(train, budget.max_train_examples, replace=False))
+        if budget.max_valid_examples is not None and budget.max_valid_examples < len(valid):
+            valid = np.sort(rng.choice(valid, budget.max_valid_examples, replace=False))
+        return Prepared(data, train, valid, data.starts("test"))
+
+    def train_size(self, prepared: Prepared) -> int:
+        return len(prepared.train)
+
+    def describe(self, prepared: Prepared) -> dict[str, Any]:
+        d = prepared.data
+        s = d.series
+        out = {
+            "series": s.name, "rows": int(len(s.values)), "frequency": s.freq, "columns": list(s.columns),
+            "start": str(s.time[0])[:19], "end": str(s.time[-1])[:19],
+            "features": d.features, "target": d.target, "lookback": d.lookback, "horizon": d.horizon,
+            "input_columns": list(d.input_columns), "output_columns": list(d.output_columns),
+            "borders": {"train": list(d.borders.train), "valid": list(d.borders.valid), "test": list(d.borders.test)},
+            "train_windows": int(len(prepared.train)), "valid_windows": int(len(prepared.valid)),
+            "test_windows": int(len(prepared.test)),
+            "scaler_mean": [round(float(v), 6) for v in d.scaler.mean_],
+            "scaler_scale": [round(float(v), 6) for v in d.scaler.scale_],
+            "citation": s.citation, "notes": list(s.notes),
+        }
+        reference = published(s.name, d.features, d.lookback, d.horizon)
+        if reference is not None:
+            out["published"] = reference
+        return out
+
+    def build_model(self, config: dict[str, Any], prepared: Prepared):
+        import functools
+
+        from harness.attention import build_attention
+        from harness.models.forecasting._base import ForecastConfig
+        from harness.models.forecasting.dlinear import DLinear, DLinearConfig
+        from harness.models.forecasting.pooling import AttentionPoolingForecaster
+        from harness.models.forecasting.rnn import RNNForecastConfig, RNNForecaster
+        from harness.models.forecasting.transformer import TransformerForecastConfig, TransformerForecaster
+
+        d, family = prepared.data, config["model"]
+        index = tuple(d.input_columns.index(c) for c in d.output_columns)
+        shape = dict(n_inputs=d.n_inputs, n_outputs=d.n_outputs, lookback=d.lookback, horizon=d.horizon, output_index=index)
+        if family == "dlinear":
+            if config["kernel"] % 2 == 0:
+                raise InvalidConfigError(f"kernel={config['kernel']} must be odd")
+            return DLinear(DLinearConfig(**shape, kernel=config["kernel"]))
+        sizes = dict(hidden_size=config["hidden_size"], dropout=config["dropout"], revin=config["revin"],
+                     heads=config.get("heads", 1))
+        multihead = config.get("attention") == "multihead" or config.get("self_attention") == "multihead"
+        if multihead and config["hidden_size"] % sizes["heads"]:
+            raise InvalidConfigError(f"heads={sizes['heads']} does not divide hidden_size={config['hidden_size']}")
+        if family == "attention_pooling":
+            return AttentionPoolingForecaster(ForecastConfig(**shape, **sizes))
+        if family == "rnn_forecaster":
+            cfg = RNNForecastConfig(**shape, **sizes, layers=config["layers"], cell=config["cell"],
+                                    input_feeding=config["input_feeding"])
+            return RNNForecaster(cfg, functools.partial(build_attention, config["attention"]))
+        if config["patch_len"] > d.lookback:
+            raise InvalidConfigError(f"patch_len={config['patch_len']} is longer than the look-back window ({d.lookback})")
+        cfg = TransformerForecastConfig(**shape, **sizes, layers=config["transformer_layers"], patch_len=config["patch_len"])
+        return TransformerForecaster(cfg, functools.partial(build_attention, config["self_attention"]))
+
+    def train_batches(self, prepared: Prepared, batch_size: int, generator: Any) -> Iterator[Any]:
+        import torch
+
+        order = prepared.train[torch.randperm(len(prepared.train), generator=generator).numpy()]
+        for i in range(0, len(order), batch_size):
+            yield prepared.data.windows(order[i : i + batch_size])
+
+    def loss(self, model, batch):
+        import torch.nn.functional as F
+
+        x, y = batch
+        return F.mse_loss(model(x), y), y.numel()
+
+    def predict(self, model, prepared: Prepared, starts: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+        """Forecasts and targets ``(N, H, C_out)`` on the standardised scale for the windows at ``starts``."""
+        import torch
+
+        model.eval()
+        preds, trues = [], []
+        with torch.no_grad():
+            for i in range(0, len(starts), batch_size):
+                x, y = prepared.data.windows(starts[i : i + batch_size])
+                preds.append(model(x).numpy())
+                trues.append(y.numpy())
+        model.train()
+        return np.concatenate(preds), np.concatenate(trues)
+
+    def evaluate(self, model, prepared: Prepared, split: Literal["valid", "test"]) -> dict[str, float]:
+        starts = prepared.valid if split == "valid" else prepared.test
+        pred, true = self.predict(model, prepared, starts)
+        d = prepared.data
+        pred_orig, true_orig = d.inverse(pred), d.inverse(true)
+        value = mse(pred, true)
+        return {"mse": value, "mae": mae(pred, true), "mse_orig": mse(pred_orig, true_orig),
+                "mae_orig": mae(pred_orig, true_orig), "loss": value}
+
+    def examples(self, model, prepared: Prepared) -> dict[str, dict[str, Any]]:
+        """Forecast against actual for three test windows (the target channel, original units), and the
+        attention weights over the look-back window for the middle one."""
+        import torch
+
+        d = prepared.data
+        picks = [prepared.test[int(q * (len(prepared.test) - 1))] for q in (0.1, 0.5, 0.9)]
+        pred, true = self.predict(model, prepared, np.array(picks))
+        channel = d.output_columns.index(d.target) if d.target in d.output_columns else 0
+        x, _ = d.windows(np.array(picks))
+        history = d.inverse(x[..., [d.input_columns.index(c) for c in d.output_columns]].numpy())  # (3, L, C_out)
+        windows = []
+        for k, start in enumerate(picks):
+            windows.append({
+                "start": str(d.series.time[start + d.lookback])[:19],
+                "history": [round(float(v), 4) for v in history[k, :, channel]],
+                "actual": [round(float(v), 4) for v in d.inverse(true)[k, :, channel]],
+                "forecast": [round(float(v), 4) for v in d.inverse(pred)[k, :, channel]],
+            })
+        out = {"forecast_example": {
+            "channel": d.output_columns[channel], "lookback": d.lookback, "horizon": d.horizon,
+            "description": f"{d.output_columns[channel]} in original units for three test windows of the retrained best model",
+            "windows": windows,
+        }}
+        weights = model.attention(torch.as_tensor(x[1:2]))
+        if weights is not None:
+            w = weights[0].numpy()
+            out["attention_example"] = {
+                "description": f"attention over the look-back window for the test window starting {windows[1]['start']}",
+                "source_tokens": model.key_labels(), "target_tokens": model.query_labels()[: w.shape[0]],
+                "weights": [[round(float(v), 4) for v in row] for row in w],
+            }
+        return out

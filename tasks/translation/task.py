@@ -1,0 +1,307 @@
+"""The translation task: subword tokenisation, bucketed batches, teacher-forced loss, greedy decoding,
+BLEU and chrF (sacrebleu, on detokenised output), perplexity and exact match.
+
+Metrics on a split (validation during the search, test once for the best configuration):
+
+- ``bleu``: corpus BLEU (Papineni et al. 2002) with sacrebleu (Post 2018) against all references, with
+  the corpus's tokenizer (``13a``; ``char`` for numbers-en-de, whose German numbers are single words);
+- ``chrf``: chrF (Popovic 2015) with sacrebleu;
+- ``exact``: percentage of hypotheses equal to one of their references;
+- ``loss``: teacher-forced cross-entropy per target token (nats); ``ppl``: ``exp(loss)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.errors import InvalidConfigError
+from harness.task import Budget, DatasetInfo, Group, Task
+from tasks.translation import space
+from tasks.translation.data import DATASETS, Corpus, Example
+from tasks.translation.tokenize import BOS_ID, EOS_ID, PAD_ID, SubwordTokenizer
+
+#: Published Multi30k German -> English results to show beside a study's own (not rerun here).
+MULTI30K_DE_EN = {
+    "setting": "Multi30k de->en, test_2016_flickr, greedy decoding; bentrevett/pytorch-seq2seq: full 29,000 training "
+               "pairs, 10 epochs, spaCy tokens, BLEU on tokenised text (not sacrebleu), so not strictly comparable",
+    "metrics": ["bleu"],
+    "rows": [{"model": "GRU encoder-decoder + Bahdanau attention", "bleu": 28.3},
+             {"model": "Transformer, 3+3 layers, d=256", "bleu": 36.5}],
+    "note": "published figures, not reruns",
+}
+
+
+class Preprocessing(BaseModel):
+    """Options every translation dataset accepts in ``[dataset]``, besides its own.
+
+    Args:
+        vocab_size: SentencePiece vocabulary per language (a soft limit on small corpora).
+        tokenizer: SentencePiece model type, ``unigram`` (Kudo 2018) or ``bpe`` (Sennrich et al. 2016).
+        max_len: Longest sequence in subword tokens; longer training pairs are dropped, longer
+            evaluation sources truncated.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    vocab_size: int = Field(8000, ge=16, le=64000)
+    tokenizer: Literal["unigram", "bpe"] = "unigram"
+    max_len: int = Field(64, ge=4, le=1024)
+
+
+@dataclass
+class Split:
+    """An evaluation split: examples (with all references), encoded sources, and (source, target) pairs."""
+
+    examples: list[Example]
+    sources: list[list[int]]
+    pairs: list[tuple[list[int], list[int]]]
+
+
+@dataclass
+class TranslationData:
+    """Everything a trial needs, prepared once per process."""
+
+    corpus: Corpus
+    src_tok: SubwordTokenizer
+    tgt_tok: SubwordTokenizer
+    train: list[tuple[list[int], list[int]]]
+    valid: Split
+    test: Split
+    max_len: int
+    dropped: int
+    length_ratio: float = 1.0
+
+    def decode_limit(self, src_len: int) -> int:
+        """Longest greedy output for a source of ``src_len`` tokens: 1.5 x the training target/source
+        length ratio, plus 5, at most ``max_len`` (bounds the cost of models that never emit EOS)."""
+        return min(self.max_len, math.ceil(1.5 * self.length_ratio * src_len) + 5)
+
+
+class TranslationTask(Task):
+    """Neural machine translation with RNN encoder-decoders (every attention type) and Transformers."""
+
+    name: ClassVar[str] = "translation"
+    summary: ClassVar[str] = "neural machine translation: numbers-en-de, Multi30k, Tatoeba; BLEU and chrF"
+    metrics: ClassVar[dict[str, str]] = {"bleu": "maximize", "chrf": "maximize", "exact": "maximize",
+                                         "loss": "minimize", "ppl": "minimize"}
+    default_metric: ClassVar[str] = "bleu"
+    model_families: ClassVar[tuple[str, ...]] = space.FAMILIES
+
+    @classmethod
+    def datasets(cls) -> dict[str, DatasetInfo]:
+        return {name: info.with_options(Preprocessing) for name, info in DATASETS.items()}
+
+    @classmethod
+    def space(cls) -> list[Group]:
+        return space.groups()
+
+    # -- data ---------------------------------------------------------------------------------------
+    def prepare(self, dataset: str, options: BaseModel, data_dir: Path | None, budget: Budget, seed: int) -> TranslationData:
+        info = DATASETS[dataset]
+        corpus = info.load(info.own_options(options), data_dir)
+        train = corpus.train
+        if budget.max_train_examples is not None and budget.max_train_examples < len(train):
+            import numpy as np
+
+            keep = np.random.default_rng(seed).permutation(len(train))[: budget.max_train_examples]
+            train = [train[i] for i in sorted(keep)]
+        src_tok = SubwordTokenizer.train([s for s, _ in train], options.vocab_size, options.tokenizer, seed=seed)
+        tgt_tok = SubwordTokenizer.train([t for _, t in train], options.vocab_size, options.tokenizer, seed=seed)
+        L = options.max_len
+        encoded = zip(src_tok.encode([s for s, _ in train]), tgt_tok.encode([t for _, t in train]))
+        pairs = [(s, t) for s, t in encoded if 0 < len(s) <= L and len(t) + 1 <= L]
+        valid = corpus.valid[: budget.max_valid_examples] if budget.max_valid_examples else corpus.valid
+        ratio = sum(len(t) for _, t in pairs) / max(1, sum(len(s) for s, _ in pairs))
+        return TranslationData(corpus, src_tok, tgt_tok, pairs, self._split(valid, src_tok, tgt_tok, L),
+                               self._split(corpus.test, src_tok, tgt_tok, L), L, len(train) - len(pairs), ratio)
+
+    @staticmethod
+    def _split(examples: list[Example], src_tok: SubwordTokenizer, tgt_tok: SubwordTokenizer, L: int) -> Split:
+        sources = [s[:L] or [PAD_ID] for s in src_tok.encode([e.source for e in examples])]
+        pairs = []
+        for example, src in zip(examples, sources):
+            for target in tgt_tok.encode(list(example.references)):
+                pairs.append((src, target[: L - 1]))
+        return Split(examples, sources, pairs)
+
+    def train_size(self, data: TranslationData) -> int:
+        return len(data.train)
+
+    def describe(self, data: TranslationData) -> dict[str, Any]:
+        c = data.corpus
+        return {
+            "corpus": c.name, "source_lang": c.source_lang, "target_lang": c.target_lang, "citation": c.citation,
+            "train_pairs": len(data.train), "train_pairs_dropped_over_max_len": data.dropped,
+            "valid_examples": len(data.valid.examples), "test_examples": len(data.test.examples),
+            "valid_references": len(data.valid.pairs), "test_references": len(data.test.pairs),
+            "src_vocab": data.src_tok.vocab_size, "tgt_vocab": data.tgt_tok.vocab_size, "max_len": data.max_len,
+            "target_source_length_ratio": round(data.length_ratio, 4),
+            **signatures(data.valid.examples, c.bleu_tokenize),
+            **({"published": MULTI30K_DE_EN} if (c.name, c.source_lang, c.target_lang) == ("multi30k", "de", "en") else {}),
+        }
+
+    def train_batches(self, data: TranslationData, batch_size: int, generator: Any) -> Iterator[Any]:
+        import torch
+
+        order = torch.randperm(len(data.train), generator=generator).tolist()
+        pool = batch_size * 50  # sort within pools of 50 batches by source length: little padding, still random
+        batches = []
+        for start in range(0, len(order), pool):
+            chunk = sorted(order[start : start + pool], key=lambda i: len(data.train[i][0]))
+            batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+        for b in torch.randperm(len(batches), generator=generator).tolist():
+            yield collate([data.train[i] for i in batches[b]])
+
+    # -- model --------------------------------------------------------------------------------------
+    def build_model(self, config: dict[str, Any], data: TranslationData):
+        import functools
+
+        from harness.attention import build_attention
+        from harness.models.rnn_seq2seq import RNNConfig
+        from harness.registry import MODELS
+
+        family = config["model"]
+        hidden, heads = config["hidden_size"], config.get("heads", 1)
+        if (family == "transformer" or config.get("attention") == "multihead") and hidden % heads:
+            raise InvalidConfigError(f"heads={heads} does not divide hidden_size={hidden}")
+        layers = config["layers"] if family == "rnn" else config["transformer_layers"]
+        common = dict(src_vocab=data.src_tok.vocab_size, tgt_vocab=data.tgt_tok.vocab_size, hidden_size=hidden,
+                      layers=layers, dropout=config["dropout"], heads=heads, max_len=data.max_len,
+                      pad_id=PAD_ID, bos_id=BOS_ID, eos_id=EOS_ID)
+        if family == "rnn":
+            cfg = RNNConfig(**common, embedding_size=config["embedding_size"], cell=config["cell"],
+                            input_feeding=config["input_feeding"])
+            attention = config["attention"]
+        else:
+            from harness.models import Seq2SeqConfig
+
+            cfg, attention = Seq2SeqConfig(**common, embedding_size=hidden), "multihead"
+        return MODELS.get(family)(cfg, functools.partial(build_attention, attention))
+
+    def loss(self, model, batch):
+        import torch.nn.functional as F
+
+        src, src_lens, tgt_in, tgt_out = batch
+        logits = model(src, src_lens, tgt_in)  # (B, Tt, V)
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=PAD_ID)
+        return loss, int((tgt_out != PAD_ID).sum())
+
+    # -- evaluation ---------------------------------------------------------------------------------
+    def evaluate(self, model, data: TranslationData, split: Literal["valid", "test"]) -> dict[str, float]:
+        import torch
+        from sacrebleu.metrics import BLEU, CHRF
+
+        part = data.valid if split == "valid" else data.test
+        model.eval()
+        with torch.no_grad():
+            loss = self._teacher_forced_loss(model, part.pairs)
+            hyps = self.translate(model, data, part.sources)
+        model.train()
+        refs = _reference_streams(part.examples)
+        bleu = BLEU(tokenize=data.corpus.bleu_tokenize).corpus_score(hyps, refs).score
+        chrf = CHRF().corpus_score(hyps, refs).score
+        exact = 100.0 * sum(h.strip() in {r.strip() for r in e.references} for h, e in zip(hyps, part.examples)) / len(hyps)
+        return {"bleu": bleu, "chrf": chrf, "exact": exact, "loss": loss, "ppl": math.exp(min(loss, 50.0))}
+
+    @staticmethod
+    def _teacher_forced_loss(model, pairs, batch_size: int = 128) -> float:
+        import torch.nn.functional as F
+
+        order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]))
+        total, tokens = 0.0, 0
+        for start in range(0, len(order), batch_size):
+            src, src_lens, tgt_in, tgt_out = collate([pairs[i] for i in order[start : start + batch_size]])
+            logits = model(src, src_lens, tgt_in)
+            total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1),
+                                     ignore_index=PAD_ID, reduction="sum").item()
+            tokens += int((tgt_out != PAD_ID).sum())
+        return total / max(1, tokens)
+
+    def translate(self, model, data: TranslationData, sources: list[list[int]], batch_size: int = 128) -> list[str]:
+        """Greedy translations (detokenised text) of encoded sources, in their order."""
+
+        order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
+        out: list[str] = [""] * len(sources)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            src, src_lens = pad([sources[i] for i in idx])
+            tokens, _ = model.greedy(src, src_lens, max_len=data.decode_limit(int(src_lens.max())))
+            for i, row in zip(idx, tokens.tolist()):
+                out[i] = data.tgt_tok.decode(row)
+        return out
+
+    def examples(self, model, data: TranslationData) -> dict[str, dict[str, Any]]:
+        """The attention weights behind the greedy translation of one validation sentence (6-16 source tokens)."""
+        import torch
+
+        part = data.valid
+        candidates = [i for i, s in enumerate(part.sources) if 6 <= len(s) <= 16] or list(range(len(part.sources)))
+        if not candidates:
+            return {}
+        i = candidates[0]
+        model.eval()
+        with torch.no_grad():
+            src, src_lens = pad([part.sources[i]])
+            tokens, weights = model.greedy(src, src_lens, max_len=data.decode_limit(len(part.sources[i])))
+        ids = tokens[0].tolist()
+        n = ids.index(EOS_ID) + 1 if EOS_ID in ids else len(ids)
+        what = ("the decoder's attention over the encoder states" if config_family(model) == "rnn"
+                else "the last decoder layer's cross-attention, averaged over heads")
+        return {"attention_example": {
+            "description": f"{what} while the retrained best model translates validation sentence {i} greedily",
+            "source": part.examples[i].source,
+            "reference": part.examples[i].references[0],
+            "hypothesis": data.tgt_tok.decode(ids),
+            "source_tokens": data.src_tok.pieces(part.sources[i]),
+            "target_tokens": data.tgt_tok.pieces(ids[:n]),
+            "weights": [[round(w, 4) for w in row] for row in weights[0, :n].tolist()],
+        }}
+
+
+def config_family(model) -> str:
+    """``"rnn"`` or ``"transformer"`` for a built model."""
+    from harness.models.rnn_seq2seq import RNNSeq2Seq
+
+    return "rnn" if isinstance(model, RNNSeq2Seq) else "transformer"
+
+
+def pad(sequences: list[list[int]]):
+    """``(B, T)`` padded ids and ``(B,)`` lengths."""
+    import torch
+
+    lens = torch.tensor([len(s) for s in sequences], dtype=torch.long)
+    out = torch.full((len(sequences), int(lens.max())), PAD_ID, dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        out[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+    return out, lens
+
+
+def collate(pairs: list[tuple[list[int], list[int]]]):
+    """``(src, src_lens, tgt_in, tgt_out)``: ``tgt_in`` starts with BOS, ``tgt_out`` ends with EOS."""
+    src, src_lens = pad([s for s, _ in pairs])
+    tgt_in, _ = pad([[BOS_ID, *t] for _, t in pairs])
+    tgt_out, _ = pad([[*t, EOS_ID] for _, t in pairs])
+    return src, src_lens, tgt_in, tgt_out
+
+
+def signatures(examples: list[Example], tokenize: str) -> dict[str, str]:
+    """sacrebleu's signatures of BLEU and chrF as computed on these examples (number of references included)."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    refs = _reference_streams(examples)
+    out = {}
+    for key, metric in (("bleu_signature", BLEU(tokenize=tokenize)), ("chrf_signature", CHRF())):
+        metric.corpus_score(refs[0], refs)  # the signature records the reference count once scored
+        out[key] = str(metric.get_signature())
+    return out
+
+
+def _reference_streams(examples: list[Example]) -> list[list[str | None]]:
+    """sacrebleu's layout: one stream per reference index; ``None`` where an example has fewer references."""
+    n = max(len(e.references) for e in examples)
+    return [[e.references[k] if k < len(e.references) else None for e in examples] for k in range(n)]
