@@ -1,0 +1,120 @@
+"""The captioning task end to end: a tiny real study through the CLI, its report, metrics, bad input."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from sacrebleu.metrics import BLEU
+
+from harness.spec import parse_spec
+from harness.study import load_data
+from tasks.captioning.task import _auto_blocks, reference_streams
+from tests.conftest import harness_cli
+
+TINY = """\
+[study]
+name = "cap-tiny"
+task = "captioning"
+metric = "exact"
+n_trials = 2
+seed = 0
+
+[dataset]
+name = "digits"
+train_size = 400
+valid_size = 40
+test_size = 40
+min_count = 1
+
+[budget]
+max_epochs = 2
+threads = 1
+
+[sampler]
+name = "random"
+seed = 0
+
+[search]
+model = ["show_attend_tell", "caption_transformer"]
+attention = ["additive"]
+hidden_size = 16
+embedding_size = 8
+heads = 2
+encoder_width = 8
+beam_size = 2
+
+[[enqueue]]
+model = "show_attend_tell"
+[[enqueue]]
+model = "caption_transformer"
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("captioning")
+    (folder / "cap.toml").write_text(TINY)
+    url = f"sqlite:///{folder / 'c.db'}"
+    proc = harness_cli("run-study", "cap.toml", "--storage", url, cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    return {"folder": folder, "url": url}
+
+
+def test_both_decoders_train_and_report_every_metric(tiny):
+    study = optuna.load_study(study_name="cap-tiny", storage=tiny["url"])
+    assert sorted(t.params["model"] for t in study.trials) == ["caption_transformer", "show_attend_tell"]
+    for trial in study.trials:
+        row = trial.user_attrs["history"][-1]
+        assert {"bleu1", "bleu2", "bleu3", "bleu4", "exact", "loss"} <= set(row)
+        assert row["bleu1"] >= row["bleu4"]  # lower orders can only match more
+    data = study.user_attrs["data"]
+    assert data["image_shape"] == [1, 16, 64] and data["vocabulary"] == 14  # 10 digit words + 4 specials
+    assert set(study.user_attrs["test_result"]["metrics"]) == {"bleu1", "bleu2", "bleu3", "bleu4", "exact", "loss"}
+
+
+def test_report_draws_each_sample_with_its_attention(tiny):
+    out = tiny["folder"] / "reports" / "cap-tiny.md"
+    proc = harness_cli("report", "cap-tiny", "--storage", tiny["url"], "--out", str(out), cwd=tiny["folder"])
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "### Captions and attention over the image" in text
+    study = optuna.load_study(study_name="cap-tiny", storage=tiny["url"])
+    for k in range(study.user_attrs["caption_example"]["samples"]):
+        sample = study.user_attrs[f"caption_sample_{k}"]
+        assert len(sample["attention"]) == len(sample["words"])
+        assert all(len(row) == 4 * 16 and sum(row) == pytest.approx(1.0, abs=1e-3) for row in sample["attention"])
+        assert (out.parent / "cap-tiny" / f"caption_{k}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bleu_uses_every_reference_of_an_image():
+    hyps = ["a dog runs on the grass", "two men sit"]
+    refs = [["a dog runs on grass", "a dog runs on the grass", "the dog is running"], ["two men are sitting"]]
+    streams = reference_streams(refs)
+    assert streams[1] == ["a dog runs on the grass", None]
+    multi = BLEU(tokenize="none", max_ngram_order=4).corpus_score(hyps, streams).score
+    first_only = BLEU(tokenize="none", max_ngram_order=4).corpus_score(hyps, [[r[0] for r in refs]]).score
+    assert multi > first_only
+
+
+def test_region_grid_defaults_to_at_most_64_regions():
+    assert _auto_blocks(16, 64) == 2  # digits: 4 x 16
+    assert _auto_blocks(64, 64) == 3 and _auto_blocks(128, 128) == 4  # photos: 8 x 8
+
+
+def test_flickr8k_prepared_with_published_numbers(data_dir):
+    spec = parse_spec({"study": {"name": "f", "task": "captioning"},
+                       "dataset": {"name": "flickr8k", "image_size": 32, "max_images": 60, "min_count": 2}})
+    task, data = load_data(spec, data_dir)
+    facts = task.describe(data)
+    assert facts["image_shape"] == [3, 32, 32]
+    assert facts["train_images"] + facts["valid_images"] + facts["test_images"] == 60
+    assert facts["train_pairs"] == 5 * facts["train_images"]
+    assert facts["published"]["rows"][0]["bleu4"] == 19.5
+
+
+def test_pretrained_encoder_without_torchvision_is_bad_input(tmp_path):
+    spec = tmp_path / "r.toml"
+    spec.write_text(TINY.replace('beam_size = 2', 'beam_size = 2\nencoder = "resnet18"').replace("n_trials = 2", "n_trials = 1"))
+    proc = harness_cli("run-study", str(spec), "--storage", f"sqlite:///{tmp_path / 'r.db'}", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "encoder 'resnet18' needs torchvision" in proc.stderr

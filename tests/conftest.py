@@ -1,0 +1,89 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The real datasets: $HARNESS_DATA_DIR, else ../shared/data beside the repository root.
+
+    See ``../shared/data/README.md`` for what the folder holds (verbatim copies of Multi30k,
+    Tatoeba, ETT and Flickr8k files). Tests that need it are skipped when it is missing.
+    """
+    configured = os.environ.get("HARNESS_DATA_DIR")
+    path = Path(configured) if configured else REPO_ROOT.parent / "shared" / "data"
+    if not path.is_dir():
+        pytest.skip(f"real data not found at {path}; set HARNESS_DATA_DIR")
+    return path
+
+
+TINY_SPEC = """\
+[study]
+name = "{name}"
+task = "translation"
+metric = "chrf"
+n_trials = {n_trials}
+seed = 0
+
+[dataset]
+name = "numbers-en-de"
+train_size = 300
+valid_size = 40
+test_size = 40
+max_number = 999
+vocab_size = 64
+
+[budget]
+max_epochs = 2
+threads = 1
+
+[sampler]
+name = "random"
+seed = 0
+
+[search]
+model = ["rnn", "transformer"]
+attention = ["dot", "additive"]
+schedule = ["constant", "warmup_cosine"]
+hidden_size = 32
+embedding_size = 16
+layers = 1
+transformer_layers = 1
+heads = 2
+"""
+
+
+def write_tiny_spec(folder: Path, name: str = "tiny", n_trials: int = 3) -> Path:
+    """A spec that trains real models on a few hundred real examples in seconds."""
+    path = folder / f"{name}.toml"
+    path.write_text(TINY_SPEC.format(name=name, n_trials=n_trials))
+    return path
+
+
+def harness_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300):
+    """Run ``python -m harness ARGS`` in a real subprocess; return the CompletedProcess."""
+    import subprocess
+    import sys
+
+    full_env = {k: v for k, v in os.environ.items() if k != "HARNESS_STORAGE"}
+    full_env.update(PYTHONPATH=str(REPO_ROOT), **(env or {}))
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory) -> dict:
+    """A finished tiny study in a real SQLite file, run once per session through the real CLI."""
+    folder = tmp_path_factory.mktemp("tiny_study")
+    spec = write_tiny_spec(folder, n_trials=3)
+    url = f"sqlite:///{folder / 'harness.db'}"
+    proc = harness_cli("run-study", str(spec), "--storage", url, cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    return {"folder": folder, "spec": spec, "storage": url, "db": folder / "harness.db", "stdout": proc.stdout}

@@ -1,0 +1,72 @@
+"""Several processes on one storage: SQLite under 4 concurrent workers, and `run-study --workers 2`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import optuna
+
+from tests.conftest import REPO_ROOT, harness_cli, write_tiny_spec
+
+CONCURRENT_WORKER = textwrap.dedent("""
+    import sys, optuna
+    from harness.storage import open_storage
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    storage = open_storage(sys.argv[1], write=True)
+    study = optuna.load_study(study_name="shared", storage=storage, sampler=optuna.samplers.RandomSampler(int(sys.argv[2])))
+    study.optimize(lambda t: (t.suggest_float("x", -5, 5) - 1.0) ** 2, n_trials=50)
+""")
+
+
+def test_four_sqlite_workers_finish_every_trial_without_locking(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    from harness.storage import open_storage
+
+    optuna.create_study(study_name="shared", storage=open_storage(url, write=True))
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT_WORKER, url, str(k)], cwd=REPO_ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for k in range(4)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], [err for _, err in outputs]
+    assert not any("database is locked" in err for _, err in outputs)
+    trials = optuna.load_study(study_name="shared", storage=url).trials
+    assert len(trials) == 200
+    assert all(t.state.name == "COMPLETE" for t in trials)
+    assert sorted(t.number for t in trials) == list(range(200))  # no duplicates, no gaps
+    import sqlite3
+
+    assert sqlite3.connect(tmp_path / "shared.db").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_run_study_with_two_workers(tmp_path):
+    spec = write_tiny_spec(tmp_path, "two", n_trials=4)
+    spec.write_text(spec.read_text().replace("threads = 1", "threads = 2"))
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    proc = harness_cli("run-study", str(spec), "--storage", url, "--workers", "2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "over 2 workers" in proc.stdout
+    study = optuna.load_study(study_name="two", storage=url)
+    finished = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert 4 <= len(finished) <= 5  # at most workers - 1 beyond the target
+    assert {t.user_attrs["worker"] for t in finished} == {0, 1}
+    assert {t.user_attrs["threads"] for t in finished} == {1}  # 2 threads divided between 2 workers
+    assert len({repr(sorted(t.params.items())) for t in finished}) == len(finished)  # seeds differ per worker
+    assert study.user_attrs["test_result"]["trial"] == study.best_trial.number
+
+
+def test_journal_file_storage_runs_and_reports(tmp_path):
+    spec = write_tiny_spec(tmp_path, "journal", n_trials=2)
+    url = f"journal:///{tmp_path / 'runs.log'}"
+    proc = harness_cli("run-study", str(spec), "--storage", url, "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = harness_cli("report", "journal", "--storage", url, "--out", str(tmp_path / "r.md"), cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert "## Best trial" in (tmp_path / "r.md").read_text()
+    assert len(optuna.load_study(study_name="journal", storage=_journal(tmp_path / "runs.log")).trials) == 2
+
+
+def _journal(path):
+    from optuna.storages.journal import JournalFileBackend
+
+    return optuna.storages.JournalStorage(JournalFileBackend(str(path)))

@@ -1,0 +1,150 @@
+"""The forecasting task end to end: a tiny real study through the CLI, its report, and the task's pieces."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import optuna
+import pytest
+import torch
+
+from harness.spec import parse_spec
+from harness.study import load_data
+from harness.task import Budget
+from tasks.forecasting.task import ForecastingTask
+from tests.conftest import harness_cli
+
+TINY = """\
+[study]
+name = "fc-tiny"
+task = "forecasting"
+n_trials = 4
+seed = 0
+
+[dataset]
+name = "vega-temps"
+features = "MS"
+lookback = 24
+horizon = 6
+
+[budget]
+max_epochs = 2
+max_train_examples = 400
+threads = 1
+
+[sampler]
+name = "random"
+seed = 0
+
+[search]
+model = ["rnn_forecaster", "transformer_forecaster", "attention_pooling", "dlinear"]
+attention = ["additive"]
+patch_len = [8]
+schedule = ["constant"]
+hidden_size = 16
+heads = 2
+
+[[enqueue]]
+model = "rnn_forecaster"
+[[enqueue]]
+model = "transformer_forecaster"
+[[enqueue]]
+model = "attention_pooling"
+[[enqueue]]
+model = "dlinear"
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("forecast")
+    (folder / "fc.toml").write_text(TINY)
+    url = f"sqlite:///{folder / 'f.db'}"
+    proc = harness_cli("run-study", "fc.toml", "--storage", url, cwd=folder)
+    assert proc.returncode == 0, proc.stderr
+    return {"folder": folder, "url": url}
+
+
+def test_every_family_trains_and_is_stored(tiny):
+    study = optuna.load_study(study_name="fc-tiny", storage=tiny["url"])
+    assert sorted(t.params["model"] for t in study.trials) == [
+        "attention_pooling", "dlinear", "rnn_forecaster", "transformer_forecaster"]
+    for trial in study.trials:
+        assert trial.state.name == "COMPLETE"
+        history = trial.user_attrs["history"]
+        assert {"mse", "mae", "mse_orig", "mae_orig", "loss"} <= set(history[0])
+        assert history[0]["mse"] == history[0]["loss"]
+    data = study.user_attrs["data"]
+    assert data["input_columns"] == ["seattle", "san_francisco"] and data["output_columns"] == ["san_francisco"]
+    assert data["train_windows"] == 400  # the fidelity subset
+    test = study.user_attrs["test_result"]["metrics"]
+    scale = data["scaler_scale"][1]
+    assert test["mse_orig"] == pytest.approx(test["mse"] * scale**2, rel=1e-4)  # one output channel: exact rescaling
+
+
+def test_report_draws_forecasts_and_attention(tiny):
+    out = tiny["folder"] / "reports" / "fc-tiny.md"
+    proc = harness_cli("report", "fc-tiny", "--storage", tiny["url"], "--out", str(out), cwd=tiny["folder"])
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "### Forecast against actual" in text and "fc-tiny/forecast.png" in text
+    study = optuna.load_study(study_name="fc-tiny", storage=tiny["url"])
+    example = study.user_attrs["forecast_example"]
+    assert example["channel"] == "san_francisco" and len(example["windows"]) == 3
+    assert all(len(w["history"]) == 24 and len(w["actual"]) == len(w["forecast"]) == 6 for w in example["windows"])
+    if study.best_trial.params["model"] != "dlinear":
+        assert (out.parent / "fc-tiny" / "attention.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def ett_spec(**dataset):
+    return parse_spec({"study": {"name": "e", "task": "forecasting"},
+                       "dataset": {"name": "ett", **dataset}, "budget": {"max_epochs": 1}})
+
+
+def test_etth1_prepared_with_the_standard_protocol_and_published_numbers(data_dir):
+    task, prepared = load_data(ett_spec(), data_dir)
+    facts = task.describe(prepared)
+    assert facts["borders"] == {"train": [0, 8640], "valid": [8544, 11520], "test": [11424, 14400]}
+    assert (facts["train_windows"], facts["valid_windows"], facts["test_windows"]) == (8449, 2785, 2785)
+    rows = {r["model"].split()[0]: (r["mse"], r["mae"]) for r in facts["published"]["rows"]}
+    assert rows["DLinear"] == (0.386, 0.400) and rows["Informer"] == (0.865, 0.713)
+    assert "published" not in task.describe(load_data(ett_spec(horizon=192), data_dir)[1])
+
+
+@pytest.mark.parametrize("features,n_out", [("M", 7), ("S", 1), ("MS", 1)])
+def test_every_family_builds_for_every_setting(features, n_out, data_dir):
+    task, prepared = load_data(ett_spec(features=features, lookback=48, horizon=12), data_dir)
+    x, y = prepared.data.windows(prepared.train[:4])
+    assert y.shape == (4, 12, n_out)
+    base = {"attention": "dot", "cell": "gru", "input_feeding": True, "layers": 1, "self_attention": "scaled_dot",
+            "patch_len": 8, "transformer_layers": 1, "heads": 1, "hidden_size": 8, "dropout": 0.0, "revin": True, "kernel": 25}
+    for family in ForecastingTask.model_families:
+        model = task.build_model({**base, "model": family}, prepared)
+        assert model(x).shape == (4, 12, n_out)
+
+
+def test_evaluation_uses_every_window_and_matches_numpy(data_dir):
+    task, prepared = load_data(ett_spec(lookback=96, horizon=96), data_dir)
+    torch.manual_seed(0)
+    model = task.build_model({"model": "dlinear", "kernel": 25}, prepared)
+    metrics = task.evaluate(model, prepared, "test")
+    pred, true = task.predict(model, prepared, prepared.test)
+    assert pred.shape == (2785, 96, 7)
+    assert metrics["mse"] == pytest.approx(float(np.mean((pred - true) ** 2)), rel=1e-6)
+    assert metrics["mae"] == pytest.approx(float(np.mean(np.abs(pred - true))), rel=1e-6)
+    assert math.isfinite(metrics["mse_orig"]) and metrics["mse_orig"] > metrics["mse"]
+
+
+def test_fidelity_subsets_are_seeded_and_fixed(data_dir):
+    spec = ett_spec()
+    a = ForecastingTask().prepare("ett", _options(spec), data_dir, Budget(1, 1000, 500), seed=3)
+    b = ForecastingTask().prepare("ett", _options(spec), data_dir, Budget(1, 1000, 500), seed=3)
+    assert len(a.train) == 1000 and len(a.valid) == 500 and len(a.test) == 2785
+    assert np.array_equal(a.train, b.train) and np.all(np.diff(a.train) > 0)
+
+
+def _options(spec):
+    from harness.spec import dataset_options
+
+    return dataset_options(spec)

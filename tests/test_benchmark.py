@@ -1,0 +1,185 @@
+"""Benchmark mode end to end (real subprocesses, real SQLite), compare and export.
+
+A tiny translation benchmark: 2 attention types x 2 schedules, 2 inner trials per arm, 3 seeds, on two
+problems (numbers-en-de at two sizes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pandas as pd
+import pytest
+
+from harness.storage import get_series
+from tests.conftest import REPO_ROOT, harness_cli
+
+SPEC = """\
+[study]
+name = "bench"
+task = "translation"
+metric = "chrf"
+seed = 0
+
+[dataset]
+name = "numbers-en-de"
+train_size = 300
+valid_size = 40
+test_size = 40
+max_number = 999
+vocab_size = 64
+
+[budget]
+max_epochs = 2
+threads = 1
+
+[sampler]
+name = "random"
+seed = 0
+
+[search]
+model = "rnn"
+attention = ["dot", "additive"]
+schedule = ["constant", "cosine"]
+lr = { low = 1e-3, high = 1e-2, log = true }
+hidden_size = 32
+embedding_size = 16
+
+[benchmark]
+factors = ["attention", "schedule"]
+inner_trials = 2
+seeds = 3
+target = 20.0
+
+[[benchmark.problems]]
+name = "numbers-small"
+dataset = { name = "numbers-en-de", train_size = 200, valid_size = 40, test_size = 40, max_number = 499, vocab_size = 64 }
+"""
+ARMS = ["dot-constant", "dot-cosine", "additive-constant", "additive-cosine"]
+PROBLEMS = ["numbers-en-de", "numbers-small"]
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    """The benchmark interrupted by SIGKILL after its first seeded re-run, then resumed to the end."""
+    folder = tmp_path_factory.mktemp("bench")
+    (folder / "bench.toml").write_text(SPEC)
+    url = f"sqlite:///{folder / 'b.db'}"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    env.pop("HARNESS_STORAGE", None)
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "benchmark", "bench.toml", "--storage", url, "--quiet"],
+                            cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline, killed_after = time.time() + 240, None
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            runs = [t for t in optuna.load_study(study_name="bench", storage=url).trials if t.state.name == "COMPLETE"]
+        except (KeyError, Exception):  # noqa: BLE001 - the study may not exist yet
+            continue
+        if runs:
+            proc.send_signal(signal.SIGKILL)
+            killed_after = len(runs)
+            break
+    proc.wait(timeout=60)
+    resumed = harness_cli("benchmark", "bench.toml", "--storage", url, cwd=folder)
+    assert resumed.returncode == 0, resumed.stderr
+    return {"folder": folder, "url": url, "killed_after": killed_after, "stdout": resumed.stdout}
+
+
+def test_every_arm_gets_the_same_inner_budget(bench):
+    for problem in PROBLEMS:
+        for arm in ARMS:
+            study = optuna.load_study(study_name=f"bench.{problem}.{arm}", storage=bench["url"])
+            finished = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+            assert len(finished) == 2
+            spec = study.user_attrs["spec"]
+            assert spec["sampler"]["name"] == "random" and spec["budget"]["max_epochs"] == 2
+            attention, schedule = arm.split("-")
+            assert {t.params["attention"] for t in study.trials} == {attention}
+            assert {t.params["schedule"] for t in study.trials} == {schedule}
+
+
+def test_resume_after_a_kill_completes_each_seed_once(bench):
+    assert bench["killed_after"] is not None, "the benchmark finished before it could be interrupted"
+    parent = optuna.load_study(study_name="bench", storage=bench["url"])
+    runs = [t for t in parent.trials if t.state.name == "COMPLETE"]
+    keys = [(t.user_attrs["problem"], t.user_attrs["arm_slug"], t.user_attrs["seed_index"]) for t in runs]
+    assert len(keys) == len(set(keys)) == len(PROBLEMS) * len(ARMS) * 3
+    assert f"24 seeded re-runs ({24 - bench['killed_after']} this run" in bench["stdout"]
+    for t in runs:
+        assert set(t.user_attrs["test"]) == {"bleu", "chrf", "exact", "loss", "ppl"}
+        assert t.user_attrs["seed"] == 1000 + t.user_attrs["seed_index"]
+        assert [r["epoch"] for r in get_series(t.user_attrs, "history")] == [1, 2]
+
+
+def test_report_has_statistics_and_is_deterministic(bench, tmp_path):
+    a = harness_cli("report", "bench", "--storage", bench["url"], "--out", str(tmp_path / "a" / "bench.md"), cwd=tmp_path)
+    b = harness_cli("report", "bench", "--storage", bench["url"], "--out", str(tmp_path / "b" / "bench.md"), cwd=tmp_path)
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    text = (tmp_path / "a" / "bench.md").read_text()
+    assert text == (tmp_path / "b" / "bench.md").read_text()
+    for png in sorted((tmp_path / "a" / "bench").glob("*.png")):
+        assert png.read_bytes() == (tmp_path / "b" / "bench" / png.name).read_bytes()
+    for heading in ["## Problem: numbers-en-de", "## Problem: numbers-small", "### By attention", "### By schedule",
+                    "### Time to target", "## Across problems", "## Reproducibility"]:
+        assert heading in text
+    parent = optuna.load_study(study_name="bench", storage=bench["url"])
+    scores = {}
+    for t in parent.trials:
+        if t.state.name == "COMPLETE" and t.user_attrs["problem"] == "numbers-en-de":
+            scores.setdefault(t.user_attrs["arm_label"], []).append(t.user_attrs["test"]["chrf"])
+    best = max(scores, key=lambda a: sum(scores[a]) / len(scores[a]))
+    assert f"Best arm: **{best}**." in text
+
+
+def test_compare_puts_studies_side_by_side(bench, tmp_path):
+    out = tmp_path / "cmp.md"
+    proc = harness_cli("compare", "bench.numbers-en-de.dot-cosine", "bench.numbers-small.dot-cosine",
+                       "--storage", bench["url"], "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "## Studies" in text and "bench.numbers-small.dot-cosine" in text
+    assert (tmp_path / "cmp" / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    one = harness_cli("compare", "bench", "--storage", bench["url"], cwd=tmp_path)
+    assert one.returncode == 2 and "at least two studies" in one.stderr
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_export_round_trip(bench, tmp_path, fmt):
+    out = tmp_path / f"runs.{fmt}"
+    proc = harness_cli("export", "bench", "--format", fmt, "--storage", bench["url"], "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    frame = pd.read_csv(out) if fmt == "csv" else pd.read_parquet(out)
+    study = optuna.load_study(study_name="bench", storage=bench["url"])
+    assert list(frame["number"]) == [t.number for t in study.trials]
+    for (_, row), trial in zip(frame.iterrows(), study.trials):
+        assert row["state"] == trial.state.name
+        if trial.value is not None:
+            assert row["value"] == pytest.approx(trial.value, rel=1e-12)
+        assert json.loads(row["attr:test"]) == trial.user_attrs["test"]
+        assert json.loads(row["attr:history"]) == get_series(trial.user_attrs, "history")
+        assert row["attr:arm_label"] == trial.user_attrs["arm_label"]
+
+
+def test_export_refuses_unknown_formats(bench, tmp_path):
+    proc = harness_cli("export", "bench", "--format", "xlsx", "--storage", bench["url"], cwd=tmp_path)
+    assert proc.returncode == 2 and "unknown export format 'xlsx'" in proc.stderr
+
+
+def test_benchmark_needs_a_benchmark_table(tmp_path):
+    (tmp_path / "s.toml").write_text(SPEC.split("[benchmark]")[0])
+    proc = harness_cli("benchmark", "s.toml", "--storage", f"sqlite:///{tmp_path / 's.db'}", cwd=tmp_path)
+    assert proc.returncode == 2 and "has no [benchmark] table" in proc.stderr
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_benchmark_factor_must_be_listed(tmp_path):
+    (tmp_path / "s.toml").write_text(SPEC.replace('factors = ["attention", "schedule"]', 'factors = ["attention", "lr"]'))
+    proc = harness_cli("benchmark", "s.toml", cwd=tmp_path)
+    assert proc.returncode == 2 and "factor 'lr' needs a list of values in [search]" in proc.stderr
