@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Where the real datasets live (ETT, Multi30k, Flickr8k); see ../shared/data/README.md.
+DATA_DIR ?= ../shared/data
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test bench check-postgres clean
 
 ## setup: create .venv and install the CPU build of PyTorch, then the project with its dev extra
 setup: $(STAMP)
@@ -24,9 +26,26 @@ demo: setup
 	$(BIN)/harness run-study studies/quickstart.toml
 	$(BIN)/harness report quickstart
 
-## test: the whole suite
-test: setup
+## test: the whole suite (the PostgreSQL tests need the server on 127.0.0.1:5432; see check-postgres)
+test: setup check-postgres
 	$(BIN)/python -m pytest
+
+## check-postgres: say whether PostgreSQL answers on 127.0.0.1:5432, and how to start it if not
+check-postgres: setup
+	@$(BIN)/python -c "import psycopg; psycopg.connect('host=127.0.0.1 port=5432 user=postgres dbname=postgres', connect_timeout=3).close()" \
+	  2>/dev/null && echo "PostgreSQL is up on 127.0.0.1:5432" || \
+	  echo "PostgreSQL is not running on 127.0.0.1:5432: its tests will be skipped. Start it with:" \
+	       "pg_ctlcluster --skip-systemctl-redirect \$$(ls /etc/postgresql) main start"
+
+## bench: every benchmark in benchmarks/, appending numbers and the machine to benchmarks/RESULTS.md (about 2 hours on 2 cores)
+bench: setup
+	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/attention_kernels.py
+	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/workers.py
+	$(BIN)/python benchmarks/storage.py
+	$(BIN)/python benchmarks/search_efficiency.py --data-dir $(DATA_DIR)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

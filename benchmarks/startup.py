@@ -2,7 +2,7 @@
 
 Each command runs in a fresh process; the median of 7 runs is reported, with whether PyTorch was imported.
 
-    python benchmarks/startup.py
+    python benchmarks/startup.py [--repeats 7] [--quick]
 """
 
 from __future__ import annotations
@@ -22,9 +22,12 @@ def wall(args: list[str]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="2 runs of each command: checks the script runs")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats = 2
     code = "import sys; from harness import api; api.catalogue(); print('torch' in sys.modules)"
     torch_loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     rows = []

@@ -271,3 +271,17 @@ def test_study_without_complete_trials_gives_sentences_not_errors(storage, tmp_p
     assert "Too few complete trials (0)" in text
     assert "![" not in text
     assert not (tmp_path / "out" / "empty").exists()
+
+
+def test_importances_of_a_large_set_use_a_seeded_sample(storage, study, monkeypatch):
+    from harness.report import tables
+    from harness.report.load import load_study_data
+
+    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+    assert len(complete) == 6  # the tiny spec without a pruner completes every trial
+    monkeypatch.setattr(tables, "MAX_TRIALS_FOR_IMPORTANCES", 5)
+    first, again = (tables.param_importances(load_study_data(STUDY, storage["url"]))[0] for _ in range(2))
+    assert first.title == "all complete trials (a seeded random sample of 5 of 6)"
+    assert first.trials == 5
+    assert first.scores == again.scores  # the sample is seeded: the same storage gives the same report
+    assert math.isclose(sum(score for _, score in first.scores), 1.0, abs_tol=0.01)
