@@ -479,6 +479,7 @@ def evaluate_best(study: optuna.Study, spec: StudySpec, task: Task, data: Any, t
         return None
     stored = study.user_attrs.get("test_result")
     if stored and stored.get("trial") == best_number:
+        attention_fallback(study, spec, task, data, quiet=quiet)
         return stored["metrics"]
     best = study.best_trial
     if not quiet:
@@ -505,7 +506,43 @@ def evaluate_best(study: optuna.Study, spec: StudySpec, task: Task, data: Any, t
     if not quiet:
         shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
         console.print(f"Test split, best trial {best_number}: {shown}", markup=False)
+    attention_fallback(study, spec, task, data, quiet=quiet)
     return metrics
+
+
+def attention_fallback(study: optuna.Study, spec: StudySpec, task: Task, data: Any, *, quiet: bool = False) -> None:
+    """When the best trial's model has no attention (DLinear, an RNN without attention), retrain the best
+    complete trial whose model has attention and store its attention example, so the report still shows
+    what attention learned. Whether a model has attention is read from an untrained instance's examples
+    (one forward pass), not from a list of names. Skipped when an attention example is already stored.
+    """
+    import optuna
+
+    from harness.console import console
+    from harness.training import fit
+
+    best_number = study.user_attrs.get("test_result", {}).get("trial")
+    current = study.user_attrs.get("attention_example")
+    if current and current.get("trial") == best_number or current and current.get("fallback"):
+        return
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE and t.number != best_number
+                and "config" in t.user_attrs and t.value is not None and math.isfinite(t.value)]
+    for trial in sorted(complete, key=lambda t: t.value, reverse=spec.direction == "maximize"):
+        if "attention_example" not in task.examples(task.build_model(trial.user_attrs["config"], data), data):
+            continue
+        if not quiet:
+            console.print(f"The best trial's model has no attention; retraining trial {trial.number}, the best complete "
+                          "trial with attention, for the report's attention example", markup=False)
+        result = fit(task, data, trial.user_attrs["config"], spec.to_budget(), metric=spec.metric,
+                     direction=spec.direction, seed=trial.user_attrs["seed"], keep_best_state=True)
+        model = task.build_model(trial.user_attrs["config"], data)
+        model.load_state_dict(result.best_state)
+        example = task.examples(model, data)["attention_example"]
+        why = (f"the best trial's model has no attention, so this is trial {trial.number}, the best complete trial "
+               "with attention, retrained with its seed")
+        example["description"] = f"{example.get('description') or 'attention weights'} ({why})"
+        study.set_user_attr("attention_example", {"trial": trial.number, "fallback": True, **example})
+        return
 
 
 def _json_float(value: float) -> float | None:

@@ -93,8 +93,16 @@ def test_report_draws_forecasts_and_attention(tiny):
     example = study.user_attrs["forecast_example"]
     assert example["channel"] == "san_francisco" and len(example["windows"]) == 3
     assert all(len(w["history"]) == 24 and len(w["actual"]) == len(w["forecast"]) == 6 for w in example["windows"])
-    if study.best_trial.params["model"] != "dlinear":
-        assert (out.parent / "fc-tiny" / "attention.png").read_bytes()[:4] == b"\x89PNG"
+    # Drawn even when DLinear (no attention) wins: then from the best complete trial with attention, retrained.
+    assert (out.parent / "fc-tiny" / "attention.png").read_bytes()[:4] == b"\x89PNG"
+    attention = study.user_attrs["attention_example"]
+    best = study.best_trial
+    if best.params["model"] == "dlinear":
+        assert attention["fallback"] and attention["trial"] != best.number
+        assert study.trials[attention["trial"]].params["model"] != "dlinear"
+        assert f"trial {attention['trial']}, the best complete trial with attention" in text
+    else:
+        assert attention["trial"] == best.number and "fallback" not in attention
 
 
 def ett_spec(**dataset):
@@ -148,3 +156,30 @@ def _options(spec):
     from harness.spec import dataset_options
 
     return dataset_options(spec)
+
+
+def test_attention_example_falls_back_to_the_best_trial_with_attention(tiny, tmp_path):
+    """With no attention example stored (as after a DLinear win), the best other complete trial whose model
+    has attention is retrained and its weights stored, marked as a fallback."""
+    import shutil
+
+    import tomllib
+
+    from harness.study import attention_fallback
+
+    shutil.copy(tiny["folder"] / "f.db", tmp_path / "f.db")
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    study = optuna.load_study(study_name="fc-tiny", storage=url)
+    study.set_user_attr("attention_example", None)
+    spec = parse_spec(tomllib.loads(TINY))
+    task, data = load_data(spec, None)
+    attention_fallback(study, spec, task, data, quiet=True)
+    study = optuna.load_study(study_name="fc-tiny", storage=url)
+    example = study.user_attrs["attention_example"]
+    others = sorted((t for t in study.trials if t.number != study.best_trial.number and t.params["model"] != "dlinear"),
+                    key=lambda t: t.value)
+    assert example["fallback"] is True and example["trial"] == others[0].number
+    assert "the best complete trial with attention, retrained with its seed" in example["description"]
+    assert all(math.isclose(sum(row), 1.0, abs_tol=1e-2) for row in example["weights"])  # a softmax over the look-back
+    attention_fallback(study, spec, task, data, quiet=True)  # idempotent: a stored fallback is kept
+    assert optuna.load_study(study_name="fc-tiny", storage=url).user_attrs["attention_example"] == example
