@@ -203,11 +203,14 @@ def attention_plot(example: dict[str, Any]) -> tuple[bytes | None, str | None]:
         ax.set_xticks(range(len(src)), src, rotation=90)
         ax.set_yticks(range(len(tgt)), tgt)
         fig.colorbar(image, ax=ax, label="attention weight")
-        ax.set_title(textwrap.fill(f"source: {example.get('source', '')}", wrap), fontsize="medium")
-        below = [textwrap.fill(f"hypothesis: {example.get('hypothesis', '')}", wrap),
-                 textwrap.fill(f"reference: {example.get('reference', '')}", wrap)]
-        ax.set_xlabel("source tokens\n\n" + "\n".join(below))
-        ax.set_ylabel("target tokens")
+        # Sentences for translation; a forecasting example has none, and its axes are named by the task.
+        if example.get("source"):
+            ax.set_title(textwrap.fill(f"source: {example['source']}", wrap), fontsize="medium")
+        sentences = bool(example.get("source"))
+        x_label = example.get("x_label", "source tokens" if sentences else "keys")
+        below = [textwrap.fill(f"{key}: {example[key]}", wrap) for key in ("hypothesis", "reference") if example.get(key)]
+        ax.set_xlabel("\n\n".join([x_label, "\n".join(below)]) if below else x_label)
+        ax.set_ylabel(example.get("y_label", "target tokens" if sentences else "queries"))
 
     return render(draw, (width, height)), None
 

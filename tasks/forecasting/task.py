@@ -205,6 +205,7 @@ class ForecastingTask(Task):
             out["attention_example"] = {
                 "description": f"attention over the look-back window for the test window starting {windows[1]['start']}",
                 "source_tokens": model.key_labels(), "target_tokens": model.query_labels()[: w.shape[0]],
+                "x_label": "look-back positions (keys)", "y_label": "queries",
                 "weights": [[round(float(v), 4) for v in row] for row in w],
             }
         return out
