@@ -136,6 +136,14 @@ def test_report_has_statistics_and_is_deterministic(bench, tmp_path):
             scores.setdefault(t.user_attrs["arm_label"], []).append(t.user_attrs["test"]["chrf"])
     best = max(scores, key=lambda a: sum(scores[a]) / len(scores[a]))
     assert f"Best arm: **{best}**." in text
+    # Britz et al. (additive vs dot) and the warmup finding (constant vs cosine) apply; Luong's needs two of
+    # dot/general/location and is left out.
+    findings = text.split("### Published findings and this benchmark", 1)[1].split("###", 1)[0]
+    assert "Britz et al. 2017" in findings and "Vaswani et al. 2017" in findings and "Luong et al. 2015" not in findings
+    pooled = {level: [v for arm, values in scores.items() if f"attention={level}" in arm for v in values]
+              for level in ("additive", "dot")}
+    for level, values in pooled.items():
+        assert f"{level} {sum(values) / len(values):.2f}" in findings
 
 
 def test_compare_puts_studies_side_by_side(bench, tmp_path):

@@ -171,6 +171,32 @@ def factor_table(data: BenchmarkData, problem: str, factor: str):
     return pd.DataFrame(rows, columns=[factor, "runs", f"test {data.metric}: mean [95% CI]", "against the best"])
 
 
+def findings_table(data: BenchmarkData, problem: str):
+    """Published findings (:mod:`harness.report.findings`) beside what this benchmark measured on ``problem``
+    for the levels each finding compares; ``None`` when no finding applies."""
+    import pandas as pd
+
+    from harness.report.findings import applicable
+
+    scores = data.scores(problem)
+    levels = {f: {str(data.arm_values[a][f]) for a in scores} for f in data.factors}
+    rows = []
+    for finding, present in applicable(data.factors, levels):
+        pooled = {level: [v for arm, values in scores.items() if str(data.arm_values[arm][finding.factor]) == level
+                          for v in values] for level in present}
+        means = {level: sum(v) / len(v) for level, v in pooled.items()}
+        order = sorted(means, key=lambda k: (-means[k] if data.maximize else means[k], k))
+        best, adjusted, kept = stats.not_worse_than_best(pooled, data.maximize)
+        verdicts = [f"{level} {'not significantly worse' if level in kept else 'worse'} (p = {adjusted[level]:.3f})"
+                    for level in order if level != best]
+        measured = (", ".join(f"{level} {_fmt(means[level])}" for level in order)
+                    + f" (pooled test {data.metric}); best {best}; " + "; ".join(verdicts))
+        rows.append([f"{finding.factor}: {finding.claim}", finding.source, measured])
+    if not rows:
+        return None
+    return pd.DataFrame(rows, columns=["published finding", "source", "this benchmark"])
+
+
 def time_to_target(data: BenchmarkData, problem: str, target: float):
     """Per arm: seeds whose validation curve reaches ``target``, median epochs and seconds to get there."""
     import pandas as pd
@@ -456,6 +482,10 @@ def write_benchmark_report(name: str, study: Any, storage: str | None, out: Path
             ft = factor_table(data, problem, factor)
             if ft is not None:
                 block.append(f"### By {factor} (pooled over the other factors)\n\n" + md_table(ft))
+        findings = findings_table(data, problem)
+        if findings is not None:
+            block.append("### Published findings and this benchmark\n\nPublished figures and claims are quoted, not "
+                         "rerun; the right-hand column is measured here, on this problem and budget.\n\n" + md_table(findings))
         slug = problem.replace("/", "_")
         for key, title, png in [
             (f"{slug}-seeds", "Test scores over seeds", seeds_plot(data, problem)),
