@@ -523,7 +523,7 @@ def attention_fallback(study: optuna.Study, spec: StudySpec, task: Task, data: A
 
     best_number = study.user_attrs.get("test_result", {}).get("trial")
     current = study.user_attrs.get("attention_example")
-    if current and current.get("trial") == best_number or current and current.get("fallback"):
+    if current and (current.get("trial") == best_number or current.get("fallback")):
         return
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE and t.number != best_number
                 and "config" in t.user_attrs and t.value is not None and math.isfinite(t.value)]
