@@ -61,8 +61,11 @@ def benchmark(
     data_dir: str | Path | None = None,
     seed: int | None = None,
     quiet: bool = False,
+    problems: list[str] | None = None,
 ):
     """Run or resume a benchmark (equal-budget arms, seeded re-runs); see :mod:`harness.benchmark`.
+
+    ``problems`` runs only the named problems (for example one per process or machine on a shared storage).
 
     Returns:
         :class:`harness.benchmark.BenchmarkSummary`.
@@ -75,7 +78,7 @@ def benchmark(
     if not isinstance(spec, StudySpec):
         spec = load_spec(spec)
     spec = spec.with_overrides(name=study_name, seed=seed)
-    return run_benchmark(spec, storage=storage, data_dir=data_dir, quiet=quiet)
+    return run_benchmark(spec, storage=storage, data_dir=data_dir, quiet=quiet, only=problems)
 
 
 def compare(studies: list[str], *, storage: str | None = None, out: str | Path | None = None) -> Path:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import SpecError, SpecMismatchError
+from harness.errors import SpecError, SpecMismatchError, hint_suffix
 from harness.spec import StudySpec, parse_spec, problems, resolve_threads
 from harness.storage import display_url, open_storage, put_series, storage_url
 
@@ -98,25 +98,44 @@ def _parent(spec: StudySpec, storage: str | None) -> optuna.Study:
     """Create or load the parent study; refuse a stored benchmark spec that differs."""
     import optuna
 
-    from harness.environment import environment
-
     rdb = open_storage(storage, write=True)
     names = {s.study_name for s in rdb.get_all_studies()}
     identity = spec.identity()
     if spec.name in names:
         study = optuna.load_study(study_name=spec.name, storage=rdb)
-        if study.user_attrs.get("spec_identity") != identity:
+        stored = _stored_identity(study)
+        if stored is None:  # its creator died before writing the attributes: adopt the study
+            return _describe(study, spec)
+        if stored != identity:
             raise SpecMismatchError(f"study '{spec.name}' exists in {display_url(storage_url(storage))} with a different spec; "
                                     "use another --study-name, or restore the original spec")
         return study
-    study = optuna.create_study(study_name=spec.name, storage=rdb, direction=spec.direction)
+    # load_if_exists: another process running other problems of this benchmark may create it first;
+    # both then write the same attributes
+    study = optuna.create_study(study_name=spec.name, storage=rdb, direction=spec.direction, load_if_exists=True)
+    return _describe(study, spec)
+
+
+def _stored_identity(study: optuna.Study, wait: float = 30.0) -> str | None:
+    """The parent's stored spec identity; a process that has just created the study (running other problems
+    of the benchmark) writes it a moment later, so wait up to ``wait`` seconds for it."""
+    deadline = time.monotonic() + wait
+    while (stored := study.user_attrs.get("spec_identity")) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return stored
+
+
+def _describe(study: optuna.Study, spec: StudySpec) -> optuna.Study:
+    """Write the parent's attributes (two processes that create it together write the same values)."""
+    from harness.environment import environment
+
     attrs = {
         "benchmark": True, "task": spec.study.task, "dataset": spec.dataset.name, "metric": spec.metric,
         "direction": spec.direction, "factors": spec.benchmark.factors,
         "arms": [a.values for a in arms(spec)], "problems": [name for name, _ in problems(spec)],
         "environment": environment(resolve_threads(spec)),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "spec": spec.to_dict(), "spec_identity": identity,
+        "spec": spec.to_dict(), "spec_identity": spec.identity(),
     }
     for key, value in attrs.items():
         study.set_user_attr(key, value)
@@ -124,12 +143,18 @@ def _parent(spec: StudySpec, storage: str | None) -> optuna.Study:
 
 
 def run_benchmark(
-    spec: StudySpec, *, storage: str | None = None, data_dir: str | Path | None = None, quiet: bool = False
+    spec: StudySpec, *, storage: str | None = None, data_dir: str | Path | None = None, quiet: bool = False,
+    only: list[str] | None = None,
 ) -> BenchmarkSummary:
     """Run (or resume) a benchmark; see the module docstring.
 
+    Args:
+        only: run just these problems (names as ``problems`` lists them; the spec's own dataset is the
+            first). Problems of one benchmark share nothing but the parent study, so separate processes
+            (or machines on one storage) may each run some of them; the report reads them all.
+
     Raises:
-        SpecError: the spec has no ``[benchmark]`` table.
+        SpecError: the spec has no ``[benchmark]`` table, or ``only`` names a problem the spec does not have.
         BadInputError: bad spec, data or storage.
     """
     import torch
@@ -139,17 +164,18 @@ def run_benchmark(
 
     if spec.benchmark is None:
         raise SpecError(f"spec '{spec.name}' has no [benchmark] table; use `harness run-study` for a single study")
+    selected = _select(spec, only)
     started = time.perf_counter()
     threads = resolve_threads(spec)
     torch.set_num_threads(threads)
-    for _, problem in problems(spec):  # every dataset is checked before anything is written
+    for _, problem in selected:  # every dataset is checked before anything is written
         load_data(problem, resolve_data_dir(data_dir))
     parent = _parent(spec, storage)
     done = _done(parent)
     before = len(done)
     bench = spec.benchmark
     all_arms = arms(spec)
-    for name, problem in problems(spec):
+    for name, problem in selected:
         task, data = load_data(problem, resolve_data_dir(data_dir))
         for arm in all_arms:
             best = None
@@ -173,6 +199,19 @@ def run_benchmark(
                                   f"test {last.user_attrs['test'][spec.metric]:.4g}", markup=False)
     return BenchmarkSummary(spec.name, display_url(storage_url(storage)), len(all_arms), len(problems(spec)), bench.inner_trials,
                             len(done), len(done) - before, time.perf_counter() - started)
+
+
+def _select(spec: StudySpec, only: list[str] | None) -> list[tuple[str, StudySpec]]:
+    """The problems to run: all of them, or those named in ``only`` (in the spec's order)."""
+    every = problems(spec)
+    if not only:
+        return every
+    names = [name for name, _ in every]
+    for name in only:
+        if name not in names:
+            raise SpecError(f"benchmark '{spec.name}' has no problem '{name}'{hint_suffix(name, names)}; "
+                            f"its problems: {', '.join(names)}")
+    return [(name, problem) for name, problem in every if name in only]
 
 
 def _done(parent: optuna.Study) -> set[tuple[str, str, int]]:

@@ -90,12 +90,17 @@ def benchmark(
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="override [study] seed")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress output")] = False,
+    problem: Annotated[
+        list[str] | None,
+        typer.Option("--problem", help="run only this problem (repeatable); e.g. one problem per process on one storage"),
+    ] = None,
 ) -> None:
     """Run a benchmark: every arm tuned with the same budget, its best configuration re-run on seeds; resumable."""
     from harness import api
 
     set_quiet(quiet)
-    summary = api.benchmark(spec, storage=storage, study_name=study_name, data_dir=data_dir, seed=seed, quiet=quiet)
+    summary = api.benchmark(spec, storage=storage, study_name=study_name, data_dir=data_dir, seed=seed, quiet=quiet,
+                              problems=problem)
     console.print(f"Benchmark '{summary.name}': {summary.arms} arms x {summary.problems} problem(s), "
                   f"{summary.seed_runs} seeded re-runs ({summary.seed_runs_this_run} this run, {summary.seconds:.0f} s). "
                   f"Next: harness report {summary.name}", markup=False)

@@ -139,7 +139,7 @@ def open_storage(
         StorageError: see :func:`check_url`; or the database cannot be reached.
     """
     import optuna
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
     url = storage_url(url)
     check_url(url, write=write)
@@ -166,7 +166,10 @@ def open_storage(
                 extra = {"heartbeat_interval": interval, "grace_period": grace,
                          "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(
                              max_retry=retries)}
-            storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **extra)
+            try:
+                storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **extra)
+            except IntegrityError:  # another process created the schema of this new database at the same time
+                storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **extra)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise StorageError(f"storage '{display_url(url)}' cannot be opened: {reason}") from None

@@ -191,3 +191,32 @@ def test_benchmark_factor_must_be_listed(tmp_path):
     (tmp_path / "s.toml").write_text(SPEC.replace('factors = ["attention", "schedule"]', 'factors = ["attention", "lr"]'))
     proc = harness_cli("benchmark", "s.toml", cwd=tmp_path)
     assert proc.returncode == 2 and "factor 'lr' needs a list of values in [search]" in proc.stderr
+
+
+def test_problems_run_in_separate_processes_on_one_storage(tmp_path):
+    """Two processes, one problem each, started together: every arm of every problem re-run once, no duplicates."""
+    (tmp_path / "bench.toml").write_text(SPEC.replace("inner_trials = 2", "inner_trials = 1").replace("seeds = 3", "seeds = 1"))
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    env.pop("HARNESS_STORAGE", None)
+    procs = [subprocess.Popen([sys.executable, "-m", "harness", "benchmark", "bench.toml", "--storage", url, "--quiet",
+                               "--problem", problem], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for problem in PROBLEMS]
+    for proc in procs:
+        out, err = proc.communicate(timeout=280)
+        assert proc.returncode == 0, err
+        assert "1 problem(s)" not in out  # the summary counts the benchmark's problems, not the selection
+    parent = optuna.load_study(study_name="bench", storage=url)
+    keys = sorted((t.user_attrs["problem"], t.user_attrs["arm_slug"]) for t in parent.trials if t.state.name == "COMPLETE")
+    assert keys == sorted((p, a) for p in PROBLEMS for a in ARMS)
+    assert len(parent.trials) == len(keys)
+
+
+def test_unknown_problem_is_refused_with_a_suggestion(tmp_path):
+    (tmp_path / "s.toml").write_text(SPEC)
+    proc = harness_cli("benchmark", "s.toml", "--storage", f"sqlite:///{tmp_path / 's.db'}", "--problem", "numbers-smal",
+                       cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "benchmark 'bench' has no problem 'numbers-smal' (did you mean 'numbers-small'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "s.db").exists()
