@@ -392,8 +392,8 @@ def profile_plot(data: BenchmarkData) -> bytes | None:
 
 
 def inner_importances(data: BenchmarkData, problem: str):
-    """fANOVA importances over every complete inner trial of the problem (factors included), pooled in an
-    in-memory study whose distributions are widened to hold every arm's values."""
+    """Importances (fANOVA; PED-ANOVA above 200 trials) over every complete inner trial of the problem
+    (factors included), pooled in an in-memory study whose distributions are widened to hold every arm's values."""
     import optuna
 
     from harness.report.tables import Importances, _importances
@@ -503,7 +503,7 @@ def write_benchmark_report(name: str, study: Any, storage: str | None, out: Path
             import pandas as pd
 
             frame = pd.DataFrame([[n, f"{s:.3f}"] for n, s in imp.scores], columns=["parameter", "importance"])
-            title = f"### Parameter importances of the inner searches (fANOVA, n={imp.trials})"
+            title = f"### Parameter importances of the inner searches ({imp.evaluator}, n={imp.trials})"
             block.append(f"{title}\n\n" + md_table(frame))
         else:
             block.append(f"### Parameter importances of the inner searches\n\n{imp.note}")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import BadInputError
+from harness.report.rdb import read_trials
 from harness.storage import get_series
 
 FORMATS = ("csv", "parquet")
@@ -26,7 +27,7 @@ def trials_table(study: Any):
     import pandas as pd
 
     rows = []
-    for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+    for t in read_trials(study):
         row: dict[str, Any] = {
             "study": study.study_name, "number": t.number, "state": t.state.name, "value": t.value,
             "datetime_start": t.datetime_start.isoformat() if t.datetime_start else None,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import StorageError, did_you_mean
+from harness.report.rdb import read_trials
 from harness.storage import display_url, get_series, open_storage, storage_url
 
 if TYPE_CHECKING:
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 
 #: Trial states in the order every table lists them.
 STATE_ORDER = ("complete", "pruned", "fail", "running", "waiting")
+#: Long per-trial series the report draws for a few trials only: left in the storage by the bulk read
+#: (at 10,000 trials parsing them all would take seconds) and read per trial by :meth:`StudyData.series`.
+LEFT_IN_STORAGE = ("lr_per_step",)
 #: The derived factor that merges the RNN's attention type and the model family.
 FAMILY = "attention / model"
 
@@ -49,7 +53,6 @@ class TrialRecord:
     seed: int | None
     threads: int | None
     history: list[dict[str, Any]]
-    lr_per_step: list[float | None]
     pruned_reason: str | None
 
 
@@ -64,7 +67,8 @@ class StudyData:
         metric: The objective's metric name (``"?"`` when the study has no ``metric`` attribute).
         attrs: The study's user attributes.
         trials: One record per trial, by trial number.
-        frozen: Optuna's frozen trials, by trial number (for the importance evaluators).
+        frozen: Optuna's frozen trials, by trial number (for the importance evaluators), without the
+            attributes of :data:`LEFT_IN_STORAGE` (read one trial at a time with :meth:`series`).
         searched: Names of the searched parameters (a distribution with more than one value in some
             trial), in search-space order.
     """
@@ -77,6 +81,15 @@ class StudyData:
     trials: list[TrialRecord]
     frozen: list[optuna.trial.FrozenTrial] = field(repr=False)
     searched: list[str]
+    storage_backend: Any = field(default=None, repr=False, compare=False)
+
+    def series(self, number: int, key: str) -> list[Any]:
+        """The series ``key`` of trial ``number`` (one of :data:`LEFT_IN_STORAGE`), read from the storage
+        now; ``[]`` when the trial has none."""
+        trial = next((f for f in self.frozen if f.number == number), None)
+        if trial is None or self.storage_backend is None:
+            return []
+        return list(get_series(self.storage_backend.get_trial(trial._trial_id).user_attrs, key) or [])
 
     @property
     def maximize(self) -> bool:
@@ -136,7 +149,7 @@ def load_study_data(study_name: str, storage: str | None = None) -> StudyData:
         raise StorageError(f"study '{study_name}' in {display_url(url)} has {len(study.directions)} objectives; "
                            "the report handles single-objective studies only")
     attrs = dict(study.user_attrs)
-    frozen = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+    frozen = read_trials(study, without=LEFT_IN_STORAGE)
     return StudyData(
         name=study_name,
         storage=display_url(url),
@@ -146,6 +159,7 @@ def load_study_data(study_name: str, storage: str | None = None) -> StudyData:
         trials=[_record(t) for t in frozen],
         frozen=frozen,
         searched=_searched(frozen, attrs.get("search_space") or []),
+        storage_backend=study._storage,
     )
 
 
@@ -217,7 +231,6 @@ def _record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
         seed=attrs.get("seed"),
         threads=attrs.get("threads"),
         history=list(get_series(attrs, "history") or []),
-        lr_per_step=list(get_series(attrs, "lr_per_step") or []),
         pruned_reason=attrs.get("pruned_reason"),
     )
 

@@ -164,8 +164,10 @@ def _plots(data: StudyData, images: dict[str, str], importances: list[T.Importan
     for key, title in FIGURES.items():
         block = [f"### {title}"]
         if key == "importances":
-            block.append("fANOVA importances (Optuna's `FanovaImportanceEvaluator`, seed 0) of the parameters present "
-                         "in every trial of a set and taking more than one value there.")
+            block.append(f"Importances of the parameters present in every trial of a set and taking more than one value "
+                         f"there: fANOVA (Optuna's `FanovaImportanceEvaluator`, seed 0) for sets of at most "
+                         f"{T.MAX_TRIALS_FOR_FANOVA} trials, PED-ANOVA (`PedAnovaImportanceEvaluator`, importance for "
+                         f"reaching the top 10%) for larger ones.")
             table = T.importance_table(importances)
             if table is not None:
                 block.append(md_table(table))

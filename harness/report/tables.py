@@ -302,35 +302,41 @@ def _fmt_lr(value: Any) -> str:
 # -- importances ---------------------------------------------------------------------------------
 #: Fewer complete trials than this give a sentence instead of importance scores.
 MIN_TRIALS_FOR_IMPORTANCES = 5
-#: Above this many trials, importances are estimated on a seeded random sample of this size.
-MAX_TRIALS_FOR_IMPORTANCES = 500
+#: Up to this many trials, fANOVA (Hutter et al. 2014) estimates importances; above it, PED-ANOVA
+#: (Watanabe et al. 2023), whose cost hardly grows with the number of trials: fANOVA's random forest over
+#: 10,000 trials would take minutes, PED-ANOVA over all of them takes milliseconds.
+MAX_TRIALS_FOR_FANOVA = 200
 
 @dataclass
 class Importances:
-    """fANOVA importances over one set of complete trials.
+    """Parameter importances over one set of complete trials.
 
     Attributes:
         title: Which trials (``"all complete trials"``, ...).
         trials: How many trials the set holds.
         scores: ``(parameter, importance)``, most important first (ties by name); empty when ``note`` says why.
         note: A sentence explaining why there are no scores, else ``None``.
+        evaluator: ``"fANOVA"`` or ``"PED-ANOVA"`` (see :data:`MAX_TRIALS_FOR_FANOVA`).
     """
 
     title: str
     trials: int
     scores: list[tuple[str, float]]
     note: str | None = None
+    evaluator: str = "fANOVA"
 
 
 def param_importances(data: StudyData) -> list[Importances]:
-    """fANOVA importances (``FanovaImportanceEvaluator(seed=0)``) over all complete trials, and, when some
-    complete trials have an ``attention`` parameter and others do not, over those with it (the RNN family).
+    """Importances over all complete trials, and, when some complete trials have an ``attention``
+    parameter and others do not, over those with it (the RNN family).
 
     Each set is a study built in memory from the filtered trials; only parameters present in every trial
-    of the set and taking more than one value there are evaluated. fANOVA's cost grows faster than the
-    number of trials, so a set larger than :data:`MAX_TRIALS_FOR_IMPORTANCES` is estimated on a seeded
-    random sample of that many trials (said in its title), which keeps a report of 10,000 trials fast.
-    Too few trials, a single-valued space or a constant objective give a :attr:`Importances.note` instead of scores.
+    of the set and taking more than one value there are evaluated. Up to :data:`MAX_TRIALS_FOR_FANOVA`
+    trials: fANOVA (``FanovaImportanceEvaluator(seed=0)``, Hutter et al. 2014, the variance each parameter
+    explains); above: PED-ANOVA (``PedAnovaImportanceEvaluator()``, Watanabe et al. 2023, how much each
+    parameter matters for reaching the top 10% of trials), over every trial, which keeps a report of
+    10,000 trials fast. Too few trials, a single-valued space or a constant objective give a
+    :attr:`Importances.note` instead of scores.
     """
     complete = [f for f in data.frozen if f.state.name == "COMPLETE" and _finite(f.value)]
     sets = [_importances(data, "all complete trials", complete)]
@@ -357,24 +363,24 @@ def _importances(data: StudyData, title: str, trials: list[Any]) -> Importances:
     if len({t.value for t in trials}) < 2:
         return Importances(title, len(trials), [], "All these trials have the same objective value, so no "
                                                    "parameter explains any variance.")
-    if len(trials) > MAX_TRIALS_FOR_IMPORTANCES:
-        import random
-
-        keep = sorted(random.Random(0).sample(range(len(trials)), MAX_TRIALS_FOR_IMPORTANCES))
-        title = f"{title} (a seeded random sample of {MAX_TRIALS_FOR_IMPORTANCES:,} of {len(trials):,})"
-        trials = [trials[i] for i in keep]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction=data.direction)
-    study.add_trials(trials)
+    # only what the evaluators read: copying 10,000 trials with their curves would take seconds
+    study.add_trials([optuna.trial.create_trial(value=t.value, params=t.params, distributions=t.distributions)
+                      for t in trials])
+    if len(trials) > MAX_TRIALS_FOR_FANOVA:
+        name, evaluator = "PED-ANOVA", optuna.importance.PedAnovaImportanceEvaluator()
+    else:
+        name, evaluator = "fANOVA", optuna.importance.FanovaImportanceEvaluator(seed=0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            scores = optuna.importance.get_param_importances(
-                study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0), params=varied, normalize=True)
+            scores = optuna.importance.get_param_importances(study, evaluator=evaluator, params=varied, normalize=True)
     except (ValueError, RuntimeError) as exc:
-        return Importances(title, len(trials), [], f"Importances could not be estimated: {str(exc).strip().splitlines()[0]}")
-    ordered = sorted(((name, float(score)) for name, score in scores.items()), key=lambda p: (-round(p[1], 12), p[0]))
-    return Importances(title, len(trials), ordered)
+        return Importances(title, len(trials), [], f"Importances could not be estimated: {str(exc).strip().splitlines()[0]}",
+                           name)
+    ordered = sorted(((param, float(score)) for param, score in scores.items()), key=lambda p: (-round(p[1], 12), p[0]))
+    return Importances(title, len(trials), ordered, evaluator=name)
 
 
 def importance_table(sets: list[Importances]) -> pd.DataFrame | None:
@@ -392,7 +398,7 @@ def importance_table(sets: list[Importances]) -> pd.DataFrame | None:
         row = {"parameter": name}
         for s in scored:
             score = dict(s.scores).get(name)
-            row[f"{s.title} (n={s.trials})"] = DASH if score is None else f"{score:.3f}"
+            row[f"{s.title} ({s.evaluator}, n={s.trials})"] = DASH if score is None else f"{score:.3f}"
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -77,3 +77,12 @@ def test_passwords_never_reach_output_or_storage(scratch, tmp_path):
     study = optuna.load_study(study_name="pw", storage=scratch)
     texts += [repr(study.user_attrs)] + [repr(t.user_attrs) for t in study.trials]
     assert not any(secret in text for text in texts)
+
+
+def test_fast_trial_reader_equals_optunas_on_postgres(scratch):
+    from harness.report.rdb import read_trials
+    from tests.report.test_rdb import _norm
+
+    study = optuna.load_study(study_name="pg", storage=scratch)
+    expected = sorted(study.get_trials(deepcopy=True), key=lambda t: t.number)
+    assert expected and [_norm(t) for t in read_trials(study)] == [_norm(t) for t in expected]

@@ -166,7 +166,7 @@ def test_importances_cover_both_families(report, study):
     rnn = [t for t in complete if "attention" in t.params]
     if 5 <= len(rnn) < len(complete) and len({t.params["attention"] for t in rnn}) > 1:
         assert "attention" in rows
-    column = f"all complete trials (n={len(complete)})"
+    column = f"all complete trials (fANOVA, n={len(complete)})"
     scores = [float(r[column]) for r in rows.values() if r[column] != "–"]
     assert math.isclose(sum(scores), 1.0, abs_tol=0.01)
 
@@ -273,15 +273,16 @@ def test_study_without_complete_trials_gives_sentences_not_errors(storage, tmp_p
     assert not (tmp_path / "out" / "empty").exists()
 
 
-def test_importances_of_a_large_set_use_a_seeded_sample(storage, study, monkeypatch):
+def test_importances_of_a_large_set_use_ped_anova_over_every_trial(storage, study, monkeypatch):
     from harness.report import tables
     from harness.report.load import load_study_data
 
     complete = [t for t in study.trials if t.state.name == "COMPLETE"]
     assert len(complete) == 6  # the tiny spec without a pruner completes every trial
-    monkeypatch.setattr(tables, "MAX_TRIALS_FOR_IMPORTANCES", 5)
+    small = tables.param_importances(load_study_data(STUDY, storage["url"]))[0]
+    assert small.evaluator == "fANOVA" and small.trials == 6
+    monkeypatch.setattr(tables, "MAX_TRIALS_FOR_FANOVA", 5)
     first, again = (tables.param_importances(load_study_data(STUDY, storage["url"]))[0] for _ in range(2))
-    assert first.title == "all complete trials (a seeded random sample of 5 of 6)"
-    assert first.trials == 5
-    assert first.scores == again.scores  # the sample is seeded: the same storage gives the same report
+    assert first.evaluator == "PED-ANOVA" and first.trials == 6 and first.title == "all complete trials"
+    assert first.scores == again.scores  # the same storage gives the same report
     assert math.isclose(sum(score for _, score in first.scores), 1.0, abs_tol=0.01)
