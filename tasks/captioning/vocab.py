@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any
-
-from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
 PAD_ID = 0
 UNK_ID = 1
@@ -35,7 +34,13 @@ SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")
 FORMAT = "harness-caption-vocabulary/1"
 """The ``format`` field of :meth:`Vocabulary.to_dict`."""
 
-_TOKENIZER_13A = Tokenizer13a()
+
+@cache
+def _tokenizer_13a():
+    """sacrebleu's 13a tokenizer, imported on first use (``harness list`` must not pay for sacrebleu)."""
+    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+    return Tokenizer13a()
 
 
 def tokenize(caption: str) -> list[str]:
@@ -44,7 +49,7 @@ def tokenize(caption: str) -> list[str]:
     ``'A dog\\'s "red" ball, in the t-shirt .'`` -> ``["a", "dog's", "red", "ball", "in", "the", "t-shirt"]``
     (13a splits off punctuation but keeps apostrophes and hyphens inside words).
     """
-    return [token for token in _TOKENIZER_13A(caption.lower()).split() if any(ch.isalnum() for ch in token)]
+    return [token for token in _tokenizer_13a()(caption.lower()).split() if any(ch.isalnum() for ch in token)]
 
 
 class Vocabulary:

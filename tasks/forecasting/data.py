@@ -31,15 +31,17 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness.datafiles import RelativePath, dataset_folder, decode_utf8, fetch, how_to_get
 from harness.errors import DataError, hint_suffix
 from harness.task import DatasetInfo
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ETT_URL = "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small/"
 """Public folder holding the four ETT-small CSV files (the dataset's own GitHub repository)."""
@@ -118,6 +120,7 @@ def load_vega_temps(options: VegaTempsOptions | None = None, data_dir: Path | No
     Raises:
         DataError: vega_datasets is not installed, or its two files disagree on the timestamps.
     """
+    import pandas as pd
     try:
         from vega_datasets import local_data
     except ImportError as e:
@@ -396,6 +399,7 @@ def read_series_csv(
 
 def _read_frame(path: Path, missing_hint: str) -> pd.DataFrame:
     """The CSV's cells as strings (NaN for empty and NA-like cells), one row per line after the header."""
+    import pandas as pd
     if not path.is_file():
         raise DataError(f"missing file {path}" + (f"; {missing_hint}" if missing_hint else ""))
     data = path.read_bytes()
@@ -436,6 +440,7 @@ def _parse_numbers(frame: pd.DataFrame, columns: Sequence[str], path: Path) -> n
     Raises:
         DataError: At the first cell in file order that is not a finite number.
     """
+    import pandas as pd
     cells = frame[list(columns)]
     numbers = cells.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     bad = cells.notna().to_numpy() & ~np.isfinite(numbers)
@@ -450,6 +455,7 @@ def _parse_numbers(frame: pd.DataFrame, columns: Sequence[str], path: Path) -> n
 
 def _parse_times(cells: pd.Series, path: Path, column: str) -> pd.DatetimeIndex:
     """Timestamps of the time column; a :class:`DataError` naming the first cell that does not parse."""
+    import pandas as pd
     empty = np.flatnonzero(cells.isna().to_numpy())
     if len(empty):
         raise DataError(f"{path} line {empty[0] + 2}: the time column '{column}' is empty; every row needs a timestamp")
@@ -482,6 +488,7 @@ def _check_increasing(time: pd.DatetimeIndex, where: str, line_offset: int) -> N
 
 def _calendar_freq(time: pd.DatetimeIndex) -> str | None:
     """pandas's frequency alias of ``time`` when it is regular (``"h"``, ``"MS"``), else ``None``."""
+    import pandas as pd
     if len(time) < 3:
         return None
     with warnings.catch_warnings():
@@ -509,6 +516,7 @@ def _regular_step(time: pd.DatetimeIndex, where: str, line_offset: int) -> np.ti
 
 def _gap_summary(time: pd.DatetimeIndex, step: np.timedelta64) -> str:
     """``"misses 3 timestamps in 2 gaps of the regular 1h step (first: ...)"``."""
+    import pandas as pd
     diffs = np.diff(time.asi8)
     gaps = np.flatnonzero(diffs > step.astype(np.int64))
     n_missing = int(sum(diffs[gaps] // step.astype(np.int64) - 1))
@@ -531,6 +539,7 @@ def _fill_gaps(
         ``(time, values, added)``: the full range, the values with the shape of (T', C), and a
         boolean mask with the shape of (T',) marking the added rows.
     """
+    import pandas as pd
     full = pd.date_range(time[0], time[-1], freq=pd.Timedelta(step), unit="ns")
     if len(full) == len(time):
         return time, values, np.zeros(len(time), dtype=bool)
@@ -555,6 +564,7 @@ def _fill_empty(
     Returns:
         The filled values and a note on the empty cells filled (``""`` when there were none).
     """
+    import pandas as pd
     nan = np.isnan(values)
     if not nan.any():
         return values, ""
@@ -585,11 +595,13 @@ def _fill_empty(
 
 def _freq_alias(time: pd.DatetimeIndex, step: np.timedelta64) -> str:
     """pandas's alias for the regular ``time`` (``"h"``, ``"15min"``, ``"D"``), from the index if it can tell."""
+    import pandas as pd
     return _calendar_freq(time) or pd.tseries.frequencies.to_offset(pd.Timedelta(step)).freqstr
 
 
 def _duration(step: int | np.timedelta64) -> str:
     """A step as pandas writes it: ``"1h"``, ``"15min"``, ``"90min"``, ``"24h"``."""
+    import pandas as pd
     alias = pd.tseries.frequencies.to_offset(pd.Timedelta(step)).freqstr
     return alias if alias[0].isdigit() else "1" + alias
 
