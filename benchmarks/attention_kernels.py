@@ -5,9 +5,11 @@ tasks, each registered attention type runs forward and backward on random inputs
 multi-head). Scaled dot-product and multi-head run through ``torch.nn.functional.scaled_dot_product_attention``
 (``need_weights=False``) and through the explicit matmul-softmax-matmul path (``need_weights=True``), and
 the ratio of the two is reported. Memory: bytes allocated during one forward + backward (torch
-profiler, CPU). Times: median of 5 interleaved repetitions.
+profiler, CPU). Times: median of 5 interleaved repetitions. A configuration whose memory, extrapolated
+quadratically in T from the previous length, would exceed ``--max-gib`` is skipped and said so (additive
+attention materialises B x T x T x d features: 8 GiB at B = 64, T = 512).
 
-    python benchmarks/attention_kernels.py [--threads 2] [--quick]
+    python benchmarks/attention_kernels.py [--threads 2] [--max-gib 4] [--quick]
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ def allocated_bytes(fn) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-gib", type=float, default=4.0, help="skip configurations expected to allocate more")
     parser.add_argument("--quick", action="store_true", help="two lengths, one batch size, 2 repetitions")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -55,7 +58,14 @@ def main() -> None:
     torch.manual_seed(0)
     for name in ATTENTION.names():
         for B in batches:
+            previous: tuple[int, float] | None = None  # (T, MiB) of the last length measured
             for T in lengths:
+                if previous is not None:
+                    expected = previous[1] * (T / previous[0]) ** 2 / 1024
+                    if expected > args.max_gib:
+                        lines.append(f"| {name} | {B} | {T} | skipped: about {expected:.0f} GiB expected (> --max-gib "
+                                     f"{args.max_gib:g}) | – | – | – |")
+                        continue
                 module = build_attention(name, AttentionConfig(D, D, heads=4, max_len=max(lengths)))
                 q, k, v = (torch.randn(B, T, D, requires_grad=True) for _ in range(3))
                 fns = {"main": step(module, q, k, v, need_weights=False)}
@@ -68,6 +78,7 @@ def main() -> None:
                 explicit = f"{median(times['explicit']) * 1e3:.3f}" if "explicit" in times else "–"
                 ratio = f"{median(times['explicit']) / median(times['main']):.2f}" if "explicit" in times else "–"
                 memory = allocated_bytes(fns["main"]) / 2**20
+                previous = (T, memory)
                 lines.append(f"| {name} | {B} | {T} | {main_ms:.3f} | {explicit} | {ratio} | {memory:.1f} |")
     record("Attention kernels", lines, threads=args.threads)
 

@@ -46,7 +46,7 @@ STRATEGIES = {
 def make_spec(strategy: str, repetition: int, args: argparse.Namespace):
     sampler, pruner = STRATEGIES[strategy]
     return parse_spec({
-        "study": {"name": f"search-{strategy}-{repetition}", "task": "forecasting", "metric": "mse",
+        "study": {"name": f"search-{strategy.replace('+', '-')}-{repetition}", "task": "forecasting", "metric": "mse",
                   "n_trials": args.trials, "seed": repetition},
         "dataset": {"name": "ett", "features": "M", "lookback": 96, "horizon": 96},
         "budget": {"max_epochs": args.epochs, "max_train_examples": args.train_examples,

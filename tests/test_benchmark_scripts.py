@@ -30,3 +30,17 @@ def test_script_starts(script):
     assert proc.returncode == 0, proc.stderr
     assert "usage:" in proc.stdout and "--quick" in proc.stdout
     assert (results.read_text() if results.exists() else None) == before  # --help measures and records nothing
+
+
+def test_search_efficiency_specs_are_valid():
+    """Every strategy's study spec parses (study names must be safe file names: no '+')."""
+    import argparse
+
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import search_efficiency
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    args = argparse.Namespace(trials=3, epochs=2, train_examples=100, valid_examples=50, threads=1)
+    names = [search_efficiency.make_spec(strategy, 0, args).name for strategy in search_efficiency.STRATEGIES]
+    assert len(set(names)) == len(search_efficiency.STRATEGIES)
