@@ -41,7 +41,7 @@ check-postgres: setup
 bench: setup
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/attention_kernels.py
-	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/overhead.py --profile
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/workers.py
 	$(BIN)/python benchmarks/storage.py

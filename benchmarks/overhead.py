@@ -6,7 +6,12 @@ evaluation, report to Optuna, store curves and the LR of every step in SQLite) a
 that only does the training steps and the same per-epoch evaluation. Both run in this process,
 interleaved (A, B, A, B, ...); the ratio of medians is reported. Goal: at most 1.03.
 
-    python benchmarks/overhead.py [--threads 2] [--repeats 5] [--train 2000] [--epochs 2] [--quick]
+    python benchmarks/overhead.py [--threads 2] [--repeats 5] [--train 2000] [--epochs 2] [--profile] [--quick]
+
+With ``--profile`` one more harness trial runs under cProfile and the seconds spent in the calls only the
+harness makes (Optuna ask/tell/suggest/report, user attributes, the scheduler step) are reported: the
+wall-time ratio on this 2-core VM varies by several percent between runs, and the accounting separates
+the harness's own cost from that noise.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--train", type=int, default=2000, help="training pairs (a longer trial: more)")
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--profile", action="store_true",
+                        help="also account one harness trial with cProfile: seconds in the harness-only calls")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -78,6 +85,7 @@ def main() -> None:
     bare_loop()  # warm-up
     times = interleaved({"harness": harness_trial, "bare": bare_loop}, args.repeats)
     ratio = median(times["harness"]) / median(times["bare"])
+    accounting = profile_harness_only(harness_trial) if args.profile else []
     record("Harness overhead", [
         f"Trial of {args.epochs} epochs on {train} numbers-en-de pairs (RNN, additive attention, hidden 64), {args.repeats} "
         "interleaved repetitions.", "",
@@ -86,8 +94,33 @@ def main() -> None:
         f"{', '.join(f'{t:.2f}' for t in times['harness'])} |",
         f"| bare PyTorch loop | {median(times['bare']):.3f} | {', '.join(f'{t:.2f}' for t in times['bare'])} |", "",
         f"Ratio harness / bare: **{ratio:.3f}** (goal: at most 1.03); difference of the medians "
-        f"{median(times['harness']) - median(times['bare']):.2f} s per trial.",
+        f"{median(times['harness']) - median(times['bare']):.2f} s per trial.", *accounting,
     ], threads=args.threads)
+
+
+#: The calls only the harness makes around the training both paths share (Optuna's API and the storage).
+HARNESS_ONLY = {"ask": "optuna/study/study.py", "tell": "optuna/study/study.py", "suggest": "harness/space.py",
+                "set_user_attr": "optuna/trial/_trial.py", "report": "optuna/trial/_trial.py",
+                "should_prune": "optuna/trial/_trial.py", "after_optimizer_step": "harness/schedules.py"}
+# (store_result is its set_user_attr calls; counting it too would count them twice)
+
+
+def profile_harness_only(harness_trial) -> list[str]:
+    """One harness trial under cProfile: total seconds, and seconds inside the harness-only calls."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(harness_trial)
+    stats = pstats.Stats(profiler).stats  # (file, line, name) -> (calls, primitive, tottime, cumtime, callers)
+    total = sum(tottime for _, _, tottime, _, _ in stats.values())
+    own = {name: 0.0 for name in HARNESS_ONLY}
+    for (file, _, name), (_, _, _, cumtime, _) in stats.items():
+        if name in HARNESS_ONLY and file.replace("\\", "/").endswith(HARNESS_ONLY[name]):
+            own[name] += cumtime
+    spent = sum(own.values())
+    return ["", f"Profile of one harness trial (cProfile): {total:.2f} s in all, {spent:.3f} s ({spent / total:.1%}) in the "
+            "harness-only calls: " + ", ".join(f"{n} {v * 1e3:.0f} ms" for n, v in own.items()) + "."]
 
 
 if __name__ == "__main__":
