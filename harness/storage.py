@@ -227,14 +227,6 @@ def get_series(user_attrs: dict[str, Any], key: str) -> list[Any] | None:
     return out
 
 
-def is_series_attr(attr: str, key: str) -> bool:
-    """Whether the user attribute ``attr`` holds (part of) the series ``key``: ``key``, ``key.parts``, ``key.<i>``."""
-    if attr == key:
-        return True
-    base, _, suffix = attr.rpartition(".")
-    return base == key and (suffix == "parts" or suffix.isdigit())
-
-
 def _split(values: list[Any]) -> list[list[Any]]:
     longest = max(len(json.dumps(v, separators=(",", ":"))) for v in values) + 1  # with its comma
     size = max(1, (CHUNK_CHARS - 2) // longest)

@@ -29,9 +29,9 @@ def read_trials(study: optuna.Study, *, without: tuple[str, ...] = ()) -> list[F
     through Optuna's API.
 
     Args:
-        without: user attributes left out (with the parts ``key.parts``, ``key.0``, ``key.1``... of
-            :func:`harness.storage.put_series`): long series a report needs for a few trials only, read
-            later with ``study._storage.get_trial``.
+        without: user attributes left out, with every ``key.<anything>`` (the parts ``key.parts``,
+            ``key.0``, ``key.1``... of :func:`harness.storage.put_series`): long series a report needs
+            for a few trials only, read later with ``study._storage.get_trial``.
     """
     import optuna
     from sqlalchemy.exc import SQLAlchemyError
@@ -52,9 +52,9 @@ def read_trials(study: optuna.Study, *, without: tuple[str, ...] = ()) -> list[F
 
 
 def _left_out(attr: str, without: tuple[str, ...]) -> bool:
-    from harness.storage import is_series_attr
-
-    return any(is_series_attr(attr, key) for key in without)
+    """``attr`` is ``key`` or ``key.<anything>`` for a key in ``without``: :func:`harness.storage.put_series`
+    owns the names under ``key.`` (``key.parts``, ``key.0``...). The SQL filter below uses the same rule."""
+    return any(attr == key or attr.startswith(f"{key}.") for key in without)
 
 
 def _rdb_trials(storage: optuna.storages.RDBStorage, study_id: int, without: tuple[str, ...]) -> list[FrozenTrial]:
@@ -96,16 +96,14 @@ def _rdb_trials(storage: optuna.storages.RDBStorage, study_id: int, without: tup
         for trial_id, step, value, kind in rows(I.trial_id, I.step, I.intermediate_value, I.intermediate_value_type,
                                                 order=I.trial_intermediate_value_id):
             steps[trial_id][step] = I.stored_repr_to_intermediate_value(value, kind)
-        for model, into in ((models.TrialUserAttributeModel, user), (models.TrialSystemAttributeModel, system)):
-            pk = model.trial_user_attribute_id if into is user else model.trial_system_attribute_id
-            if into is user and without:  # filtered in SQL: the left-out series are neither sent nor parsed
-                keep = ~or_(*[or_(model.key == k, model.key.like(f"{k}.%")) for k in without])
-                found = rows(model.trial_id, model.key, model.value_json, order=pk, where=keep)
-            else:
-                found = rows(model.trial_id, model.key, model.value_json, order=pk)
-            for trial_id, key, text in found:
-                if into is not user or not _left_out(key, without):  # LIKE's '.%' admits 'key.x': recheck
-                    into[trial_id][key] = json.loads(text)
+        S = models.TrialSystemAttributeModel
+        for trial_id, key, text in rows(S.trial_id, S.key, S.value_json, order=S.trial_system_attribute_id):
+            system[trial_id][key] = json.loads(text)
+        U = models.TrialUserAttributeModel
+        # the left-out series are filtered in SQL (the rule of _left_out), so they are neither sent nor parsed
+        keep = ~or_(*[or_(U.key == k, U.key.startswith(f"{k}.", autoescape=True)) for k in without]) if without else None
+        for trial_id, key, text in rows(U.trial_id, U.key, U.value_json, order=U.trial_user_attribute_id, where=keep):
+            user[trial_id][key] = json.loads(text)
     out = [
         FrozenTrial(
             number=number, state=state, value=None,
