@@ -138,10 +138,9 @@ def curves_plot(data: StudyData) -> bytes | None:
         for (family, pruned), lines in sorted(groups.items()):
             left.add_collection(LineCollection(lines, colors=colour[family], linestyles="--" if pruned else "-",
                                                alpha=0.85, linewidths=1.2))
-            flat = [p for line in lines for p in line]
             if len(with_history) <= MARKERS_UP_TO:
-                left.scatter([p[0] for p in flat], [p[1] for p in flat], color=colour[family], marker=".", s=20,
-                             alpha=0.85)
+                xs, ys = zip(*(p for line in lines for p in line))
+                left.scatter(xs, ys, color=colour[family], marker=".", s=20, alpha=0.85)
         left.autoscale_view()
         handles = [Line2D([], [], color=colour[f], label=f) for f in families]
         if any(t.state == "pruned" for t in with_history):
