@@ -67,14 +67,20 @@ def write_tiny_spec(folder: Path, name: str = "tiny", n_trials: int = 3) -> Path
     return path
 
 
+def harness_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a ``python -m harness`` subprocess: this checkout importable, no ``HARNESS_STORAGE``
+    from the caller's shell, plus ``env``."""
+    full_env = {k: v for k, v in os.environ.items() if k != "HARNESS_STORAGE"}
+    full_env.update(PYTHONPATH=str(REPO_ROOT), **(env or {}))
+    return full_env
+
+
 def harness_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300):
     """Run ``python -m harness ARGS`` in a real subprocess; return the CompletedProcess."""
     import subprocess
     import sys
 
-    full_env = {k: v for k, v in os.environ.items() if k != "HARNESS_STORAGE"}
-    full_env.update(PYTHONPATH=str(REPO_ROOT), **(env or {}))
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, env=full_env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, env=harness_env(env), capture_output=True,
                           text=True, timeout=timeout)
 
 

@@ -7,7 +7,6 @@ problems (numbers-en-de at two sizes).
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import pandas as pd
 import pytest
 
 from harness.storage import get_series
-from tests.conftest import REPO_ROOT, harness_cli
+from tests.conftest import harness_cli, harness_env
 
 SPEC = """\
 [study]
@@ -71,8 +70,7 @@ def bench(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bench")
     (folder / "bench.toml").write_text(SPEC)
     url = f"sqlite:///{folder / 'b.db'}"
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    env.pop("HARNESS_STORAGE", None)
+    env = harness_env()
     proc = subprocess.Popen([sys.executable, "-m", "harness", "benchmark", "bench.toml", "--storage", url, "--quiet"],
                             cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline, killed_after = time.time() + 240, None
@@ -197,8 +195,7 @@ def test_problems_run_in_separate_processes_on_one_storage(tmp_path):
     """Two processes, one problem each, started together: every arm of every problem re-run once, no duplicates."""
     (tmp_path / "bench.toml").write_text(SPEC.replace("inner_trials = 2", "inner_trials = 1").replace("seeds = 3", "seeds = 1"))
     url = f"sqlite:///{tmp_path / 'b.db'}"
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    env.pop("HARNESS_STORAGE", None)
+    env = harness_env()
     procs = [subprocess.Popen([sys.executable, "-m", "harness", "benchmark", "bench.toml", "--storage", url, "--quiet",
                                "--problem", problem], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for problem in PROBLEMS]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import time
 import optuna
 import pytest
 
-from tests.conftest import REPO_ROOT, write_tiny_spec
+from tests.conftest import harness_env, write_tiny_spec
 
 FAST_HEARTBEAT = "\n[run]\nheartbeat_interval = 1\ngrace_period = 3\nmax_retries = 2\n"
 
@@ -25,8 +24,7 @@ def slow_spec(tmp_path, name: str, n_trials: int = 3):
 
 
 def start(spec, url, cwd):
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    env.pop("HARNESS_STORAGE", None)
+    env = harness_env()
     return subprocess.Popen([sys.executable, "-m", "harness", "run-study", str(spec), "--storage", url, "--quiet"],
                             cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
