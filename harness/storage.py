@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -139,7 +140,7 @@ def open_storage(
         StorageError: see :func:`check_url`; or the database cannot be reached.
     """
     import optuna
-    from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+    from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
     url = storage_url(url)
     check_url(url, write=write)
@@ -168,7 +169,12 @@ def open_storage(
                              max_retry=retries)}
             try:
                 storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **extra)
-            except IntegrityError:  # another process created the schema of this new database at the same time
+            except (IntegrityError, OperationalError) as exc:
+                # another process created the schema of this new database at the same time: SQLite reports a
+                # duplicate version row (IntegrityError) or "table ... already exists" (OperationalError)
+                if isinstance(exc, OperationalError) and "already exists" not in str(exc):
+                    raise
+                time.sleep(0.5)
                 storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **extra)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
@@ -225,6 +231,55 @@ def get_series(user_attrs: dict[str, Any], key: str) -> list[Any] | None:
     for i in range(parts):
         out.extend(user_attrs.get(f"{key}.{i}", []))
     return out
+
+
+# -- stored outputs (predictions and references) --------------------------------------------------
+def put_output(owner: Any, key: str, obj: Any) -> int:
+    """Store ``obj`` (see :mod:`harness.outputs`) as system attributes ``outputs:<key>.parts``,
+    ``outputs:<key>.0``, ... of ``owner``: an ``optuna.Study``, or a running ``optuna.Trial``.
+
+    Returns:
+        Characters stored (the packed size, about 4/3 of the compressed bytes).
+    """
+    from harness.outputs import PREFIX, pack
+
+    text = pack(obj)
+    parts = [text[i : i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)] or [""]
+    set_attr, owner_id = _system_attr_setter(owner)
+    for i, part in enumerate(parts):
+        set_attr(owner_id, f"{PREFIX}{key}.{i}", part)
+    set_attr(owner_id, f"{PREFIX}{key}.parts", len(parts))  # written last: its presence marks a complete output
+    return len(text)
+
+
+def get_output(system_attrs: dict[str, Any], key: str) -> Any:
+    """The output stored under ``key`` by :func:`put_output` (``None`` when absent or incomplete)."""
+    from harness.outputs import PREFIX, unpack
+
+    parts = system_attrs.get(f"{PREFIX}{key}.parts")
+    if parts is None:
+        return None
+    return unpack("".join(system_attrs[f"{PREFIX}{key}.{i}"] for i in range(int(parts))))
+
+
+def output_keys(system_attrs: dict[str, Any]) -> list[str]:
+    """Keys of the complete outputs among ``system_attrs``, sorted."""
+    from harness.outputs import PREFIX
+
+    return sorted(k[len(PREFIX):-len(".parts")] for k in system_attrs if k.startswith(PREFIX) and k.endswith(".parts"))
+
+
+def study_system_attrs(study: Any) -> dict[str, Any]:
+    """The system attributes of an ``optuna.Study`` (where :func:`put_output` stores a study's outputs)."""
+    return study._storage.get_study_system_attrs(study._study_id)
+
+
+def _system_attr_setter(owner: Any) -> tuple[Any, int]:
+    import optuna
+
+    if isinstance(owner, optuna.Study):
+        return owner._storage.set_study_system_attr, owner._study_id
+    return owner.storage.set_trial_system_attr, owner._trial_id
 
 
 def _split(values: list[Any]) -> list[list[Any]]:

@@ -151,12 +151,52 @@ class Task(ABC):
     def loss(self, model: nn.Module, batch: Any) -> tuple[Tensor, int]:
         """Mean training loss of a batch and the number of items (tokens, windows) it averages over."""
 
-    @abstractmethod
-    def evaluate(self, model: nn.Module, data: Any, split: Literal["valid", "test"]) -> dict[str, float]:
-        """Every metric in :attr:`metrics` on a split (in evaluation mode, without gradients).
+    # -- evaluation: outputs, then scores ---------------------------------------------------------
+    #: Metrics that need the model itself (teacher-forced loss), not only its outputs; every other metric
+    #: in :attr:`metrics` comes from :meth:`score` and can be recomputed from stored outputs.
+    model_metrics: ClassVar[tuple[str, ...]] = ("loss",)
 
-        Must include ``loss`` (the training loss on the split): ReduceLROnPlateau steps on it.
+    @abstractmethod
+    def predict(self, model: nn.Module, data: Any, split: Literal["valid", "test"]) -> Any:
+        """The model's outputs on every example of a split, in the order of :meth:`references`.
+
+        JSON-able data in which numpy arrays may appear (hypotheses, captions, forecasts); it is what a
+        test evaluation stores (:mod:`harness.outputs`) and what :meth:`score` reads.
         """
+
+    @abstractmethod
+    def references(self, data: Any, split: Literal["valid", "test"]) -> Any:
+        """What the outputs of a split are scored against (references, targets), with everything
+        :meth:`score` needs besides the outputs (tokenizer names, scales); the same kind of data as
+        :meth:`predict` returns. Stored once per study beside the test outputs."""
+
+    @classmethod
+    @abstractmethod
+    def score(cls, references: Any, outputs: Any) -> dict[str, float]:
+        """Every metric of :attr:`metrics` except :attr:`model_metrics`, from outputs and references alone.
+
+        A pure function of stored data (no model, no prepared data), so ``harness rescore`` recomputes
+        stored metrics from the database with it.
+
+        Raises:
+            ValueError: outputs and references do not match (different number of examples).
+        """
+
+    @abstractmethod
+    def model_scores(self, model: nn.Module, data: Any, split: Literal["valid", "test"]) -> dict[str, float]:
+        """The metrics of :attr:`model_metrics` (in evaluation mode, without gradients)."""
+
+    def evaluate(self, model: nn.Module, data: Any, split: Literal["valid", "test"]) -> dict[str, float]:
+        """Every metric in :attr:`metrics` on a split: :meth:`score` of :meth:`predict`, and :meth:`model_scores`.
+
+        Includes ``loss`` (the training loss on the split): ReduceLROnPlateau steps on it.
+        """
+        return self.evaluate_outputs(model, data, split)[0]
+
+    def evaluate_outputs(self, model: nn.Module, data: Any, split: Literal["valid", "test"]) -> tuple[dict[str, float], Any]:
+        """``(metrics, outputs)``: :meth:`evaluate` and the outputs its scores come from."""
+        outputs = self.predict(model, data, split)
+        return {**self.score(self.references(data, split), outputs), **self.model_scores(model, data, split)}, outputs
 
     def examples(self, model: nn.Module, data: Any) -> dict[str, dict[str, Any]]:
         """JSON-able examples of the best model for the report, each stored as a study attribute.

@@ -93,3 +93,27 @@ def tiny_study(tmp_path_factory) -> dict:
     proc = harness_cli("run-study", str(spec), "--storage", url, cwd=folder)
     assert proc.returncode == 0, proc.stderr
     return {"folder": folder, "spec": spec, "storage": url, "db": folder / "harness.db", "stdout": proc.stdout}
+
+
+class ValidOnlyRegression:
+    """Evaluation of the small regression tasks of the tests: ``data["valid"] = (X, y)`` scored by MSE (a mixin
+    for :class:`harness.task.Task` subclasses; every split is the validation split)."""
+
+    model_metrics = ()
+
+    def predict(self, model, data, split):
+        import torch
+
+        with torch.no_grad():
+            return {"y": model(data["valid"][0]).squeeze(-1).numpy()}
+
+    def references(self, data, split):
+        return {"y": data["valid"][1].numpy()}
+
+    @classmethod
+    def score(cls, references, outputs):
+        mse = float(((outputs["y"] - references["y"]) ** 2).mean())
+        return {"mse": mse, "loss": mse}
+
+    def model_scores(self, model, data, split):
+        return {}

@@ -17,12 +17,13 @@ from harness.storage import get_series, open_storage
 from harness.study import store_result
 from harness.task import Budget, Task
 from harness.training import fit
+from tests.conftest import ValidOnlyRegression
 
 CONFIG = {"schedule": "cosine", "min_lr_ratio": 0.0, "lr": 0.05, "optimizer": "adam", "weight_decay": 0.0,
           "batch_size": 32, "grad_clip": 1.0, "grad_accum_steps": 1}
 
 
-class DiabetesRegression(Task):
+class DiabetesRegression(ValidOnlyRegression, Task):
     """A linear model of disease progression from the ten baseline variables (standardised)."""
 
     name, summary, default_metric, model_families = "diabetes", "linear regression", "mse", ()
@@ -62,11 +63,6 @@ class DiabetesRegression(Task):
         X, y = batch
         return torch.nn.functional.mse_loss(model(X).squeeze(-1), y), len(y)
 
-    def evaluate(self, model, data, split):
-        X, y = data["valid"]
-        with torch.no_grad():
-            mse = torch.nn.functional.mse_loss(model(X).squeeze(-1), y).item()
-        return {"mse": mse, "loss": mse}
 
 
 @pytest.fixture

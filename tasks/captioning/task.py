@@ -31,6 +31,9 @@ from tasks.captioning.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary, tokenize
 SHOW_ATTEND_TELL_FLICKR8K = {
     "setting": "Flickr8k test split (Karpathy), full 6,000 training images, ImageNet-pretrained VGG encoder",
     "metrics": ["bleu1", "bleu2", "bleu3", "bleu4"],
+    "min_train": ["train_images", 6000],
+    "differences": ["Show, Attend and Tell encodes images with an ImageNet-pretrained VGG; the encoder here is a CNN "
+                    "trained from scratch"],
     "rows": [{"model": "Show, Attend and Tell, soft attention", "bleu1": 67.0, "bleu2": 44.8, "bleu3": 29.9, "bleu4": 19.5},
              {"model": "Show, Attend and Tell, hard attention", "bleu1": 67.0, "bleu2": 45.7, "bleu3": 31.4, "bleu4": 21.3}],
     "note": "published figures, not reruns",
@@ -226,10 +229,38 @@ class CaptioningTask(Task):
         model.train()
         return texts, words, weights
 
-    def evaluate(self, model, data: CaptionData, split: Literal["valid", "test"]) -> dict[str, float]:
+    def predict(self, model, data: CaptionData, split: Literal["valid", "test"]) -> dict[str, list[str]]:
+        """``{"captions": [...]}``: the decoded caption (greedy or beam search) of every image of the split."""
+        texts, _, _ = self.caption(model, data, data.valid if split == "valid" else data.test)
+        return {"captions": texts}
+
+    def references(self, data: CaptionData, split: Literal["valid", "test"]) -> dict[str, Any]:
+        """``{"image_ids", "references"}``: per image its id and every reference, tokenised like the vocabulary."""
+        part = data.valid if split == "valid" else data.test
+        n = len(part.references)
+        return {"image_ids": list(part.split.ids[:n]), "references": [list(r) for r in part.references]}
+
+    @classmethod
+    def score(cls, references: dict[str, Any], outputs: dict[str, list[str]]) -> dict[str, float]:
+        """sacrebleu corpus BLEU-1..4 (``tokenize="none"``: text is tokenised already) and exact match.
+
+        Raises:
+            ValueError: a different number of captions and images.
+        """
+        from sacrebleu.metrics import BLEU
+
+        hyps, refs = list(outputs["captions"]), references["references"]
+        if len(hyps) != len(refs) or not hyps:
+            raise ValueError(f"{len(hyps)} captions for {len(refs)} images")
+        streams = reference_streams(refs)
+        out = {f"bleu{n}": BLEU(tokenize="none", max_ngram_order=n).corpus_score(hyps, streams).score for n in (1, 2, 3, 4)}
+        out["exact"] = 100.0 * sum(h in set(r) for h, r in zip(hyps, refs)) / len(hyps)
+        return out
+
+    def model_scores(self, model, data: CaptionData, split: Literal["valid", "test"]) -> dict[str, float]:
+        """Teacher-forced cross-entropy per word (nats) over every (image, reference) pair."""
         import torch
         import torch.nn.functional as F
-        from sacrebleu.metrics import BLEU
 
         part = data.valid if split == "valid" else data.test
         model.eval()
@@ -241,12 +272,8 @@ class CaptioningTask(Task):
                 total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), captions_out.reshape(-1),
                                          ignore_index=PAD_ID, reduction="sum").item()
                 count += int((captions_out != PAD_ID).sum())
-        hyps, _, _ = self.caption(model, data, part)
-        refs = reference_streams(part.references)
-        out = {f"bleu{n}": BLEU(tokenize="none", max_ngram_order=n).corpus_score(hyps, refs).score for n in (1, 2, 3, 4)}
-        out["exact"] = 100.0 * sum(h in set(r) for h, r in zip(hyps, part.references)) / max(1, len(hyps))
-        out["loss"] = total / max(1, count)
-        return out
+        model.train()
+        return {"loss": total / max(1, count)}
 
     def examples(self, model, data: CaptionData) -> dict[str, dict[str, Any]]:
         """Three test images with their generated caption, references, and the attention of each word."""

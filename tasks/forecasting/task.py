@@ -3,6 +3,10 @@
 Metrics on a split (every window of it, none dropped): ``mse`` and ``mae`` on the standardised scale
 (the convention of the ETT literature), ``mse_orig`` and ``mae_orig`` in the series' original units,
 and ``loss`` (= ``mse``, the training loss). The objective defaults to validation ``mse``.
+
+Forecasts are kept as whole multiples of :data:`QUANTUM` standard deviations (int32), which is what a test
+evaluation stores and what every metric is computed from, so ``harness rescore`` reproduces the metrics
+exactly. The rounding moves a metric by at most ``QUANTUM / 2`` per value (MSE on ETTh1 by about 2e-7).
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from tasks.forecasting.data import DATASETS
 from tasks.forecasting.published import published
 from tasks.forecasting.windows import ForecastData, ett_borders, mae, mse, prepare
 
+#: Resolution of stored forecasts, in standard deviations of the standardised scale.
+QUANTUM = 1e-3
+
 
 class Protocol(BaseModel):
     """Options every forecasting dataset accepts in ``[dataset]``, besides its own.
@@ -31,6 +38,8 @@ class Protocol(BaseModel):
         target: Target column for ``S``/``MS`` (default: the last column, ``OT`` for ETT).
         lookback: Look-back window ``L`` in time steps.
         horizon: Forecast horizon ``H`` in time steps.
+        season: Period in time steps of the ``seasonal_naive`` baseline; default: from the series frequency
+            (hourly 24, 15-minute 96, 10-minute 144, daily 7, monthly 12).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -38,6 +47,7 @@ class Protocol(BaseModel):
     target: str | None = None
     lookback: int = Field(96, ge=1, le=10_000)
     horizon: int = Field(96, ge=1, le=10_000)
+    season: int | None = Field(None, ge=1)
 
 
 @dataclass
@@ -48,6 +58,7 @@ class Prepared:
     train: np.ndarray
     valid: np.ndarray
     test: np.ndarray
+    season: int | None = None  # the ``season`` option, for the seasonal-naive baseline
 
 
 class ForecastingTask(Task):
@@ -58,6 +69,7 @@ class ForecastingTask(Task):
     metrics: ClassVar[dict[str, str]] = {"mse": "minimize", "mae": "minimize", "mse_orig": "minimize",
                                          "mae_orig": "minimize", "loss": "minimize"}
     default_metric: ClassVar[str] = "mse"
+    model_metrics: ClassVar[tuple[str, ...]] = ()
     model_families: ClassVar[tuple[str, ...]] = space.FAMILIES
 
     @classmethod
@@ -81,7 +93,7 @@ class ForecastingTask(Task):
             train = np.sort(rng.choice(train, budget.max_train_examples, replace=False))
         if budget.max_valid_examples is not None and budget.max_valid_examples < len(valid):
             valid = np.sort(rng.choice(valid, budget.max_valid_examples, replace=False))
-        return Prepared(data, train, valid, data.starts("test"))
+        return Prepared(data, train, valid, data.starts("test"), options.season)
 
     def train_size(self, prepared: Prepared) -> int:
         return len(prepared.train)
@@ -152,7 +164,8 @@ class ForecastingTask(Task):
         x, y = batch
         return F.mse_loss(model(x), y), y.numel()
 
-    def predict(self, model, prepared: Prepared, starts: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    def predict_windows(self, model, prepared: Prepared, starts: np.ndarray,
+                        batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
         """Forecasts and targets ``(N, H, C_out)`` on the standardised scale for the windows at ``starts``."""
         import torch
 
@@ -166,14 +179,43 @@ class ForecastingTask(Task):
         model.train()
         return np.concatenate(preds), np.concatenate(trues)
 
-    def evaluate(self, model, prepared: Prepared, split: Literal["valid", "test"]) -> dict[str, float]:
-        starts = prepared.valid if split == "valid" else prepared.test
-        pred, true = self.predict(model, prepared, starts)
+    def predict(self, model, prepared: Prepared, split: Literal["valid", "test"]) -> dict[str, Any]:
+        """``{"forecast", "quantum"}``: the forecasts of every window of the split on the standardised scale, as
+        int32 multiples of ``quantum`` with the shape of (N, H, C_out)."""
+        pred, _ = self.predict_windows(model, prepared, prepared.valid if split == "valid" else prepared.test)
+        return quantize(pred)
+
+    def references(self, prepared: Prepared, split: Literal["valid", "test"]) -> dict[str, Any]:
+        """The targets of every window of the split, compactly: the standardised rows the windows forecast
+        (``targets``, (rows, C_out) float32), each window's first target row in it (``offsets``), the
+        horizon, and the scaler's ``mean``/``scale`` of the output columns (for the original-unit metrics)."""
         d = prepared.data
-        pred_orig, true_orig = d.inverse(pred), d.inverse(true)
+        starts = prepared.valid if split == "valid" else prepared.test
+        first = int(starts.min()) + d.lookback
+        last = int(starts.max()) + d.lookback + d.horizon
+        index = [d.input_columns.index(c) for c in d.output_columns]
+        return {"targets": np.ascontiguousarray(d.scaled[first:last][:, index]), "offsets": (starts + d.lookback - first),
+                "horizon": d.horizon, "columns": list(d.output_columns),
+                "mean": [float(v) for v in d.scaler.mean_[index]], "scale": [float(v) for v in d.scaler.scale_[index]]}
+
+    @classmethod
+    def score(cls, references: dict[str, Any], outputs: dict[str, Any]) -> dict[str, float]:
+        """MSE and MAE over every window, horizon step and channel (TSLib ``utils/metrics.py``), standardised
+        and in original units; ``loss`` = ``mse``.
+
+        Raises:
+            ValueError: the forecasts do not have one (H, C_out) block per window.
+        """
+        pred = dequantize(outputs)
+        true = target_windows(references)
+        scale, mean = np.asarray(references["scale"]), np.asarray(references["mean"])
         value = mse(pred, true)
-        return {"mse": value, "mae": mae(pred, true), "mse_orig": mse(pred_orig, true_orig),
-                "mae_orig": mae(pred_orig, true_orig), "loss": value}
+        return {"mse": value, "mae": mae(pred, true), "mse_orig": mse(pred * scale + mean, true * scale + mean),
+                "mae_orig": mae(pred * scale + mean, true * scale + mean), "loss": value}
+
+    def model_scores(self, model, prepared: Prepared, split: Literal["valid", "test"]) -> dict[str, float]:
+        """None: every forecasting metric comes from the forecasts (the loss is the MSE)."""
+        return {}
 
     def examples(self, model, prepared: Prepared) -> dict[str, dict[str, Any]]:
         """Forecast against actual for three test windows (the target channel, original units), and the
@@ -182,7 +224,7 @@ class ForecastingTask(Task):
 
         d = prepared.data
         picks = [prepared.test[int(q * (len(prepared.test) - 1))] for q in (0.1, 0.5, 0.9)]
-        pred, true = self.predict(model, prepared, np.array(picks))
+        pred, true = self.predict_windows(model, prepared, np.array(picks))
         channel = d.output_columns.index(d.target) if d.target in d.output_columns else 0
         x, _ = d.windows(np.array(picks))
         history = d.inverse(x[..., [d.input_columns.index(c) for c in d.output_columns]].numpy())  # (3, L, C_out)
@@ -209,3 +251,21 @@ class ForecastingTask(Task):
                 "weights": [[round(float(v), 4) for v in row] for row in w],
             }
         return out
+
+
+def quantize(forecast: np.ndarray, quantum: float = QUANTUM) -> dict[str, Any]:
+    """``{"forecast": int32 multiples of quantum, "quantum": quantum}`` for forecasts on the standardised scale."""
+    return {"forecast": np.rint(np.asarray(forecast, dtype=np.float64) / quantum).astype(np.int32), "quantum": quantum}
+
+
+def dequantize(outputs: dict[str, Any]) -> np.ndarray:
+    """float64 forecasts with the shape of (N, H, C_out) from :func:`quantize`'s output."""
+    return np.asarray(outputs["forecast"], dtype=np.float64) * float(outputs["quantum"])
+
+
+def target_windows(references: dict[str, Any]) -> np.ndarray:
+    """The target of every window, with the shape of (N, H, C_out), float64, from :meth:`ForecastingTask.references`."""
+    targets = np.asarray(references["targets"], dtype=np.float64)
+    offsets = np.asarray(references["offsets"], dtype=np.int64)
+    H = int(references["horizon"])
+    return targets[offsets[:, None] + np.arange(H)]

@@ -5,6 +5,8 @@ Metrics on a split (validation during the search, test once for the best configu
 
 - ``bleu``: corpus BLEU (Papineni et al. 2002) with sacrebleu (Post 2018) against all references, with
   the corpus's tokenizer (``13a``; ``char`` for numbers-en-de, whose German numbers are single words);
+- ``bleu_lc``: the same BLEU on lowercased hypotheses and references (sacrebleu ``lowercase=True``), the
+  case setting of published Multi30k figures that lowercase their text;
 - ``chrf``: chrF (Popovic 2015) with sacrebleu;
 - ``exact``: percentage of hypotheses equal to one of their references;
 - ``loss``: teacher-forced cross-entropy per target token (nats); ``ppl``: ``exp(loss)``.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -28,11 +30,14 @@ from tasks.translation.tokenize import BOS_ID, EOS_ID, PAD_ID, SubwordTokenizer
 
 #: Published Multi30k German -> English results to show beside a study's own (not rerun here).
 MULTI30K_DE_EN = {
-    "setting": "Multi30k de->en, test_2016_flickr, greedy decoding; bentrevett/pytorch-seq2seq: full 29,000 training "
-               "pairs, 10 epochs, spaCy tokens, BLEU on tokenised text (not sacrebleu), so not strictly comparable",
+    "setting": "Multi30k de->en, test_2016_flickr, all 29,000 training pairs, 10 epochs, greedy decoding; "
+               "bentrevett/pytorch-seq2seq, BLEU on lowercased spaCy tokens (torchtext's bleu_score)",
     "metrics": ["bleu"],
-    "rows": [{"model": "GRU encoder-decoder + Bahdanau attention", "bleu": 28.3},
-             {"model": "Transformer, 3+3 layers, d=256", "bleu": 36.5}],
+    "compare": {"bleu": "bleu_lc"},  # lowercased sacrebleu (13a tokens) is the closest setting here
+    "min_train": ["train_pairs", 28_500],
+    "max_epochs": 10,
+    "rows": [{"model": "GRU encoder-decoder + Bahdanau attention", "family": "rnn", "bleu": 28.3},
+             {"model": "Transformer, 3+3 layers, d=256", "family": "transformer", "bleu": 36.5}],
     "note": "published figures, not reruns",
 }
 
@@ -75,6 +80,8 @@ class TranslationData:
     max_len: int
     dropped: int
     length_ratio: float = 1.0
+    #: The raw target sentence of each pair of ``train`` (same subset, filter and order), for the baselines.
+    train_targets: list[str] = field(default_factory=list)
 
     def decode_limit(self, src_len: int) -> int:
         """Longest greedy output for a source of ``src_len`` tokens: 1.5 x the training target/source
@@ -87,8 +94,9 @@ class TranslationTask(Task):
 
     name: ClassVar[str] = "translation"
     summary: ClassVar[str] = "neural machine translation: numbers-en-de, Multi30k, Tatoeba; BLEU and chrF"
-    metrics: ClassVar[dict[str, str]] = {"bleu": "maximize", "chrf": "maximize", "exact": "maximize",
-                                         "loss": "minimize", "ppl": "minimize"}
+    metrics: ClassVar[dict[str, str]] = {"bleu": "maximize", "bleu_lc": "maximize", "chrf": "maximize",
+                                         "exact": "maximize", "loss": "minimize", "ppl": "minimize"}
+    model_metrics: ClassVar[tuple[str, ...]] = ("loss", "ppl")
     default_metric: ClassVar[str] = "bleu"
     model_families: ClassVar[tuple[str, ...]] = space.FAMILIES
 
@@ -113,12 +121,14 @@ class TranslationTask(Task):
         src_tok = SubwordTokenizer.train([s for s, _ in train], options.vocab_size, options.tokenizer, seed=seed)
         tgt_tok = SubwordTokenizer.train([t for _, t in train], options.vocab_size, options.tokenizer, seed=seed)
         L = options.max_len
-        encoded = zip(src_tok.encode([s for s, _ in train]), tgt_tok.encode([t for _, t in train]))
-        pairs = [(s, t) for s, t in encoded if 0 < len(s) <= L and len(t) + 1 <= L]
+        encoded = zip(src_tok.encode([s for s, _ in train]), tgt_tok.encode([t for _, t in train]), (t for _, t in train))
+        kept = [(s, t, raw) for s, t, raw in encoded if 0 < len(s) <= L and len(t) + 1 <= L]
+        pairs = [(s, t) for s, t, _ in kept]
         valid = corpus.valid[: budget.max_valid_examples] if budget.max_valid_examples else corpus.valid
         ratio = sum(len(t) for _, t in pairs) / max(1, sum(len(s) for s, _ in pairs))
         return TranslationData(corpus, src_tok, tgt_tok, pairs, self._split(valid, src_tok, tgt_tok, L),
-                               self._split(corpus.test, src_tok, tgt_tok, L), L, len(train) - len(pairs), ratio)
+                               self._split(corpus.test, src_tok, tgt_tok, L), L, len(train) - len(pairs), ratio,
+                               train_targets=[raw for _, _, raw in kept])
 
     @staticmethod
     def _split(examples: list[Example], src_tok: SubwordTokenizer, tgt_tok: SubwordTokenizer, L: int) -> Split:
@@ -192,21 +202,52 @@ class TranslationTask(Task):
         return loss, int((tgt_out != PAD_ID).sum())
 
     # -- evaluation ---------------------------------------------------------------------------------
-    def evaluate(self, model, data: TranslationData, split: Literal["valid", "test"]) -> dict[str, float]:
+    def predict(self, model, data: TranslationData, split: Literal["valid", "test"]) -> dict[str, list[str]]:
+        """``{"hypotheses": [...]}``: the greedy translation (detokenised text) of every example of the split."""
         import torch
+
+        part = data.valid if split == "valid" else data.test
+        model.eval()
+        with torch.no_grad():
+            hyps = self.translate(model, data, part.sources)
+        model.train()
+        return {"hypotheses": hyps}
+
+    def references(self, data: TranslationData, split: Literal["valid", "test"]) -> dict[str, Any]:
+        """``{"sources", "references", "bleu_tokenize"}``: per example its source text and every reference."""
+        part = data.valid if split == "valid" else data.test
+        return {"sources": [e.source for e in part.examples], "references": [list(e.references) for e in part.examples],
+                "bleu_tokenize": data.corpus.bleu_tokenize}
+
+    @classmethod
+    def score(cls, references: dict[str, Any], outputs: dict[str, list[str]]) -> dict[str, float]:
+        """BLEU, lowercased BLEU and chrF (sacrebleu corpus scores against every reference) and exact match.
+
+        Raises:
+            ValueError: a different number of hypotheses and examples.
+        """
         from sacrebleu.metrics import BLEU, CHRF
+
+        hyps, refs = list(outputs["hypotheses"]), references["references"]
+        if len(hyps) != len(refs) or not hyps:
+            raise ValueError(f"{len(hyps)} hypotheses for {len(refs)} examples")
+        streams = _reference_streams(refs)
+        tokenize = references["bleu_tokenize"]
+        exact = 100.0 * sum(h.strip() in {r.strip() for r in rs} for h, rs in zip(hyps, refs)) / len(hyps)
+        return {"bleu": BLEU(tokenize=tokenize).corpus_score(hyps, streams).score,
+                "bleu_lc": BLEU(tokenize=tokenize, lowercase=True).corpus_score(hyps, streams).score,
+                "chrf": CHRF().corpus_score(hyps, streams).score, "exact": exact}
+
+    def model_scores(self, model, data: TranslationData, split: Literal["valid", "test"]) -> dict[str, float]:
+        """Teacher-forced cross-entropy per target token (nats) over every reference, and its perplexity."""
+        import torch
 
         part = data.valid if split == "valid" else data.test
         model.eval()
         with torch.no_grad():
             loss = self._teacher_forced_loss(model, part.pairs)
-            hyps = self.translate(model, data, part.sources)
         model.train()
-        refs = _reference_streams(part.examples)
-        bleu = BLEU(tokenize=data.corpus.bleu_tokenize).corpus_score(hyps, refs).score
-        chrf = CHRF().corpus_score(hyps, refs).score
-        exact = 100.0 * sum(h.strip() in {r.strip() for r in e.references} for h, e in zip(hyps, part.examples)) / len(hyps)
-        return {"bleu": bleu, "chrf": chrf, "exact": exact, "loss": loss, "ppl": math.exp(min(loss, 50.0))}
+        return {"loss": loss, "ppl": math.exp(min(loss, 50.0))}
 
     @staticmethod
     def _teacher_forced_loss(model, pairs, batch_size: int = 128) -> float:
@@ -293,15 +334,16 @@ def signatures(examples: list[Example], tokenize: str) -> dict[str, str]:
     """sacrebleu's signatures of BLEU and chrF as computed on these examples (number of references included)."""
     from sacrebleu.metrics import BLEU, CHRF
 
-    refs = _reference_streams(examples)
+    refs = _reference_streams([list(e.references) for e in examples])
     out = {}
-    for key, metric in (("bleu_signature", BLEU(tokenize=tokenize)), ("chrf_signature", CHRF())):
+    for key, metric in (("bleu_signature", BLEU(tokenize=tokenize)),
+                        ("bleu_lc_signature", BLEU(tokenize=tokenize, lowercase=True)), ("chrf_signature", CHRF())):
         metric.corpus_score(refs[0], refs)  # the signature records the reference count once scored
         out[key] = str(metric.get_signature())
     return out
 
 
-def _reference_streams(examples: list[Example]) -> list[list[str | None]]:
+def _reference_streams(references: list[list[str]]) -> list[list[str | None]]:
     """sacrebleu's layout: one stream per reference index; ``None`` where an example has fewer references."""
-    n = max(len(e.references) for e in examples)
-    return [[e.references[k] if k < len(e.references) else None for e in examples] for k in range(n)]
+    n = max(len(r) for r in references)
+    return [[r[k] if k < len(r) else None for r in references] for k in range(n)]

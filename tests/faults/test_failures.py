@@ -16,6 +16,7 @@ from harness.registry import TASKS
 from harness.spec import parse_spec
 from harness.study import RepeatedFailures, run_study
 from harness.task import DatasetInfo, Task
+from tests.conftest import ValidOnlyRegression
 
 
 class _Model(torch.nn.Linear):
@@ -28,7 +29,7 @@ class NoOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class FragileRegression(Task):
+class FragileRegression(ValidOnlyRegression, Task):
     """Linear regression whose training step raises above a learning rate of 0.05."""
 
     name, summary, default_metric, model_families = "fragile-regression", "linear regression", "mse", ()
@@ -70,11 +71,6 @@ class FragileRegression(Task):
             raise FloatingPointError("solver diverged: learning rate above 0.05")
         return torch.nn.functional.mse_loss(model(X).squeeze(-1), y), len(y)
 
-    def evaluate(self, model, data, split):
-        X, y = data["valid"]
-        with torch.no_grad():
-            mse = torch.nn.functional.mse_loss(model(X).squeeze(-1), y).item()
-        return {"mse": mse, "loss": mse}
 
 
 @pytest.fixture(autouse=True, scope="module")

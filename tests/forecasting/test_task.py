@@ -137,7 +137,7 @@ def test_evaluation_uses_every_window_and_matches_numpy(data_dir):
     torch.manual_seed(0)
     model = task.build_model({"model": "dlinear", "kernel": 25}, prepared)
     metrics = task.evaluate(model, prepared, "test")
-    pred, true = task.predict(model, prepared, prepared.test)
+    pred, true = task.predict_windows(model, prepared, prepared.test)
     assert pred.shape == (2785, 96, 7)
     assert metrics["mse"] == pytest.approx(float(np.mean((pred - true) ** 2)), rel=1e-6)
     assert metrics["mae"] == pytest.approx(float(np.mean(np.abs(pred - true))), rel=1e-6)
