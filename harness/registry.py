@@ -1,6 +1,6 @@
 """Registries: names to entries, loaded lazily.
 
-Each family (tasks, attention types, schedules, model families, samplers, pruners) has one
+Each family (tasks, attention types, schedules, model families, baselines, samplers, pruners) has one
 :class:`Registry`. An entry is either an object or a lazy ``"package.module:attribute"`` string that is
 imported on first use, so ``harness list`` and ``harness --help`` never import PyTorch. Plugins add
 entries through the entry-point group named by the registry (for tasks: ``harness.tasks``), so the
@@ -146,6 +146,9 @@ ATTENTION: Registry[Any] = Registry("attention type", group="harness.attention")
 SCHEDULES: Registry[Any] = Registry("schedule", group="harness.schedules", modules=("harness.schedules",))
 #: Model families (an RNN encoder-decoder, a Transformer, ...); each takes an attention module.
 MODELS: Registry[Any] = Registry("model family", group="harness.models")
+#: Trivial predictors of each task (:class:`harness.baselines.Baseline`), named ``<task>.<baseline>``; tasks
+#: add theirs through the ``harness.baselines`` entry-point group.
+BASELINES: Registry[Any] = Registry("baseline", group="harness.baselines")
 #: Optuna samplers by short name.
 SAMPLERS: Registry[Factory] = Registry("sampler", group="harness.samplers", modules=("harness.strategies",))
 #: Optuna pruners by short name.
