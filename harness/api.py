@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import BadInputError, UnknownNameError
-from harness.registry import ATTENTION, MODELS, PRUNERS, SAMPLERS, SCHEDULES, TASKS
+from harness.registry import ATTENTION, BASELINES, MODELS, PRUNERS, SAMPLERS, SCHEDULES, TASKS
 from harness.spec import StudySpec, load_spec
 from harness.storage import open_storage
 
@@ -126,6 +126,21 @@ def report(study_name: str, *, storage: str | None = None, out: str | Path | Non
     return write_report(study_name, storage=storage, out=Path(out) if out else None)
 
 
+def rescore(study_name: str, *, storage: str | None = None):
+    """Recompute every stored test metric of a study or benchmark from its stored outputs (no model, no data).
+
+    Returns:
+        :class:`harness.rescore.RescoreResult`: per evaluation and metric, the stored and the recomputed value.
+
+    Raises:
+        StorageError: no storage, or no such study.
+        BadInputError: the study holds no stored test outputs.
+    """
+    from harness.rescore import rescore as _rescore
+
+    return _rescore(study_name, storage)
+
+
 @dataclass
 class StudyLine:
     """One study of a storage, for ``harness studies``."""
@@ -173,6 +188,7 @@ def catalogue() -> dict[str, list[tuple[str, str]]]:
         params = ", ".join(p.name for p in s.params)
         schedules.append((name, f"{s.summary} [per {s.interval}{'; ' + params if params else ''}]"))
     out["schedules"] = schedules
+    out["baselines"] = [(n, BASELINES.summary(n)) for n in BASELINES.names()]
     out["samplers"] = [(n, SAMPLERS.summary(n)) for n in SAMPLERS.names()]
     out["pruners"] = [(n, PRUNERS.summary(n)) for n in PRUNERS.names()]
     return out

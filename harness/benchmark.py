@@ -10,13 +10,20 @@ several seeds. This module does that:
 2. Every arm gets its own inner study, ``<benchmark>.<problem>.<arm>`` (``.r<k>`` for further inner
    seeds), searching the remaining parameters with the same sampler, pruner, fidelity and number of
    trials (``inner_trials``).
-3. The best configuration of each arm is retrained with ``seeds`` seeds and evaluated once on the test
-   split; each run is a trial of the parent study ``<benchmark>``, with the arm, seed, curves and test
-   metrics as user attributes.
+3. The best configuration of each arm (on the validation split) is retrained with ``seeds`` seeds,
+   ``study seed + 1000 + k``, the same for every arm (a paired design: the same data order, and the same
+   initial weights wherever the arms' architectures agree). Each re-run keeps the checkpoint of its best
+   validation epoch and evaluates it once on the test split; it is a trial of the parent study
+   ``<benchmark>``: its value is the validation objective, and its user attributes hold the arm, seed,
+   curves, validation and test metrics; its test outputs are stored with it (:mod:`harness.outputs`).
+   A re-run that fails is kept as a failed trial with its reason.
+4. Once per problem, the task's trivial baselines are run on the same data (``baselines.<problem>``), and
+   the problem's test references are stored, so ``harness rescore`` recomputes every test metric.
 
 Everything lives in the storage, and each step skips what is already there, so an interrupted benchmark
-resumes where it stopped. The report (``harness report <benchmark>``) reads the parent study and the arm
-studies.
+resumes where it stopped. The parent records the names of every arm's inner studies (``inner.<problem>``);
+the report (``harness report <benchmark>``) reads them from there: the best arm is chosen on validation and
+the others are compared with it on test, paired by seed.
 """
 
 from __future__ import annotations
@@ -177,28 +184,51 @@ def run_benchmark(
     all_arms = arms(spec)
     for name, problem in selected:
         task, data = load_data(problem, resolve_data_dir(data_dir))
+        _problem_outputs(parent, name, problem, task, data, quiet=quiet)
+        inner_names: dict[str, list[str]] = dict(parent.user_attrs.get(f"inner.{name}") or {})
         for arm in all_arms:
             best = None
             for repeat in range(bench.inner_seeds):
                 inner = arm_spec(spec, problem, name, arm, repeat)
+                if inner.name not in inner_names.setdefault(arm.label, []):
+                    inner_names[arm.label].append(inner.name)
+                    parent.set_user_attr(f"inner.{name}", inner_names)  # the report reads the names from here
                 if not quiet:
                     console.print(f"[{name}] arm {arm.label}: inner search {inner.name} "
                                   f"({bench.inner_trials} trials)", markup=False)
                 run_study(inner, storage=storage, data_dir=data_dir, quiet=True, evaluate_test=False)
                 best = _better(best, _best_trial(inner, storage), spec.direction)
             if best is None:
-                continue  # every inner trial was pruned or failed: the arm has no configuration to re-run
+                continue  # every inner trial was pruned or failed: the report lists the arm and its inner trials
             for k in range(bench.seeds):
                 if (name, arm.slug, k) in done:
                     continue
-                _seed_run(parent, task, data, problem, name, arm, best, k, threads)
-                done.add((name, arm.slug, k))
+                trial = _seed_run(parent, task, data, problem, name, arm, best, k, threads)
+                if trial.state.name == "COMPLETE":
+                    done.add((name, arm.slug, k))
                 if not quiet:
-                    last = parent.trials[-1]
-                    console.print(f"[{name}] arm {arm.label}: seed {k} -> validation {spec.metric} {last.value:.4g}, "
-                                  f"test {last.user_attrs['test'][spec.metric]:.4g}", markup=False)
+                    a = trial.user_attrs
+                    shown = (f"validation {spec.metric} {trial.value:.4g}, test {a['test'][spec.metric]:.4g}"
+                             if trial.state.name == "COMPLETE" else f"failed: {a.get('fail_reason')}")
+                    console.print(f"[{name}] arm {arm.label}: seed {k} -> {shown}", markup=False)
     return BenchmarkSummary(spec.name, display_url(storage_url(storage)), len(all_arms), len(problems(spec)), bench.inner_trials,
                             len(done), len(done) - before, time.perf_counter() - started)
+
+
+def _problem_outputs(parent, name: str, problem: StudySpec, task, data, *, quiet: bool) -> None:
+    """Once per problem: the test references (output ``<problem>.references.test``) and the trivial baselines
+    (attribute ``baselines.<problem>``, outputs ``<problem>.baseline.<name>``) on the parent study."""
+    from harness.storage import output_keys, put_output, study_system_attrs
+    from harness.study import store_baselines
+
+    if f"{name}.references.test" not in output_keys(study_system_attrs(parent)):
+        put_output(parent, f"{name}.references.test", task.references(data, "test"))
+    if f"baselines.{name}" not in parent.user_attrs:
+        if not quiet:
+            from harness.console import console
+
+            console.print(f"[{name}] trivial baselines", markup=False)
+        store_baselines(parent, task, data, problem, quiet=quiet, prefix=f"{name}.", attr=f"baselines.{name}")
 
 
 def _select(spec: StudySpec, only: list[str] | None) -> list[tuple[str, StudySpec]]:
@@ -224,43 +254,66 @@ def _best_trial(inner: StudySpec, storage: str | None):
 
     study = optuna.load_study(study_name=inner.name, storage=open_storage(storage, write=False))
     try:
-        return study.best_trial
+        return InnerBest(study.best_trial, inner.name)
     except ValueError:
         return None
 
 
-def _better(a, b, direction: str):
+@dataclass(frozen=True)
+class InnerBest:
+    """The best trial of an arm's inner study, and that study's name."""
+
+    trial: Any
+    study: str
+
+
+def _better(a: InnerBest | None, b: InnerBest | None, direction: str) -> InnerBest | None:
     if a is None:
         return b
     if b is None:
         return a
-    return b if (b.value > a.value if direction == "maximize" else b.value < a.value) else a
+    return b if (b.trial.value > a.trial.value if direction == "maximize" else b.trial.value < a.trial.value) else a
 
 
-def _seed_run(parent, task, data, problem: StudySpec, name: str, arm: Arm, best, k: int, threads: int) -> None:
-    """Retrain ``best``'s configuration with seed ``k``, evaluate on test, store it as a parent trial."""
+def _seed_run(parent, task, data, problem: StudySpec, name: str, arm: Arm, inner: InnerBest, k: int, threads: int):
+    """Retrain ``best``'s configuration with seed ``k``, keep the checkpoint of its best validation epoch, evaluate
+    it once on test, and store the run as a parent trial: validation value (the trial's value), validation and
+    test metrics, test outputs (output ``test`` of the trial). A run that raises or ends without a finite
+    validation value is a failed trial with its reason (``fail_reason``); rerunning the benchmark retries it."""
     from optuna.trial import TrialState
 
+    from harness.storage import put_output
     from harness.training import fit
 
-    config = best.user_attrs["config"]
+    config = inner.trial.user_attrs["config"]
     seed = problem.study.seed + SEED_OFFSET + k
     start = time.perf_counter()
-    result = fit(task, data, config, problem.to_budget(), metric=problem.metric, direction=problem.direction,
-                 seed=seed, keep_best_state=True)
-    test = {}
-    if result.best_state is not None:
+    attrs: dict[str, Any] = {"problem": name, "arm": arm.values, "arm_label": arm.label, "arm_slug": arm.slug,
+                             "seed_index": k, "seed": seed, "config": config, "inner_trial": inner.trial.number,
+                             "inner_study": inner.study, "threads": threads}
+    result, outputs = None, None
+    try:  # the parent trial is created only afterwards, so a killed process leaves no running trial behind
+        result = fit(task, data, config, problem.to_budget(), metric=problem.metric, direction=problem.direction,
+                     seed=seed, keep_best_state=True)
+        attrs.update(best_epoch=result.best_epoch, param_count=result.param_count)
+        if result.best_state is None or not math.isfinite(result.value):
+            raise RuntimeError(result.reason or "no epoch with a finite validation value")
         model = task.build_model(config, data)
         model.load_state_dict(result.best_state)
-        test = {m: (v if math.isfinite(v) else None) for m, v in task.evaluate(model, data, "test").items()}
+        metrics, outputs = task.evaluate_outputs(model, data, "test")
+        valid = next((row for row in result.history if row.get("epoch") == result.best_epoch), {})
+        attrs["valid"] = {m: v for m, v in valid.items() if m in task.metrics}
+        attrs["test"] = {m: (v if math.isfinite(v) else None) for m, v in metrics.items()}
+    except Exception as exc:  # noqa: BLE001 - a failed re-run is stored with its reason and listed by the report
+        attrs["fail_reason"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+    attrs["seconds"] = time.perf_counter() - start
     trial = parent.ask()
-    attrs = {"problem": name, "arm": arm.values, "arm_label": arm.label, "arm_slug": arm.slug, "seed_index": k,
-             "seed": seed, "config": config, "inner_trial": best.number, "test": test, "best_epoch": result.best_epoch,
-             "param_count": result.param_count, "threads": threads, "seconds": time.perf_counter() - start}
     for key, value in attrs.items():
         trial.set_user_attr(key, value)
-    put_series(trial, "history", result.history)
-    if math.isfinite(result.value):
-        parent.tell(trial, result.value)
-    else:
-        parent.tell(trial, state=TrialState.FAIL)
+    if result is not None:
+        put_series(trial, "history", result.history)
+    if "fail_reason" in attrs:
+        return parent.tell(trial, state=TrialState.FAIL)
+    put_output(trial, "test", outputs)
+    return parent.tell(trial, result.value)
+

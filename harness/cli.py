@@ -144,6 +144,37 @@ def report(
     console.print(f"Wrote {path}", markup=False)
 
 
+@app.command("rescore")
+def rescore(
+    study: Annotated[str, typer.Argument(help="study or benchmark name")],
+    storage: StorageOpt = None,
+) -> None:
+    """Recompute every stored test metric from the stored outputs (sacrebleu, numpy); exit 1 if any differs."""
+    from rich.table import Table
+
+    from harness import api
+
+    result = api.rescore(study, storage=storage)
+    table = Table(title=f"{study}: stored test metrics recomputed from the stored outputs", title_justify="left")
+    for column in ("problem", "evaluation", "metric", "stored", "recomputed", "match"):
+        table.add_column(column)
+    for row in result.rows:
+        table.add_row(row.problem or "-", row.evaluation, row.metric, _shown(row.stored), _shown(row.recomputed),
+                      "yes" if row.matches else "NO")
+    console.print(table)
+    if result.model_only:
+        console.print(f"Not recomputable from outputs (they need the model): {', '.join(result.model_only)}", markup=False)
+    bad = result.mismatches
+    if bad:
+        error(f"{len(bad)} of {len(result.rows)} stored test metrics differ from their recomputed values")
+        raise typer.Exit(EXIT_FAILURE)
+    console.print(f"All {len(result.rows)} stored test metrics match their recomputed values.", markup=False)
+
+
+def _shown(value: float | None) -> str:
+    return "-" if value is None else f"{value:.10g}"
+
+
 @app.command("studies")
 def studies(storage: StorageOpt = None) -> None:
     """List the studies in a storage: task, trials by state, best value."""
@@ -162,10 +193,11 @@ def studies(storage: StorageOpt = None) -> None:
 @app.command("list")
 def list_(
     kind: Annotated[
-        str | None, typer.Argument(help="only this kind: tasks, datasets, models, attention, schedules, samplers, pruners")
+        str | None,
+        typer.Argument(help="only this kind: tasks, datasets, models, attention, schedules, baselines, samplers, pruners")
     ] = None,
 ) -> None:
-    """List registered tasks, datasets, models, attention types, schedules, samplers and pruners."""
+    """List registered tasks, datasets, models, attention types, schedules, baselines, samplers and pruners."""
     from rich.table import Table
 
     from harness import api

@@ -2,7 +2,7 @@
 
 A spec has these tables (unknown keys anywhere are an error)::
 
-    [study]      name, task, metric, direction, n_trials, timeout (seconds), seed, description
+    [study]      name, task, metric, direction, n_trials, timeout (seconds), seed, description, test
     [dataset]    name, then the dataset's own options
     [budget]     max_epochs, max_train_examples, max_valid_examples, threads
     [sampler]    name (tpe, random, grid, qmc, cmaes, gp), seed, then the Optuna sampler's options
@@ -61,6 +61,9 @@ class StudySection(_Strict):
     timeout: float | None = Field(None, gt=0, description="seconds; stop starting trials after this")
     seed: int = Field(0, ge=0)
     description: str = ""
+    test: Literal["best", "best-per-family"] = Field(
+        "best", description="which configurations are retrained and evaluated once on test after the search: the "
+                            "validation-best, or also the validation-best of every model family")
 
     @field_validator("name")
     @classmethod
@@ -136,6 +139,9 @@ class BenchmarkSection(_Strict):
         inner_seeds: Inner searches per arm, with different sampler seeds (for mean +- s.e. of best-so-far).
         seeds: Seeds the best configuration of each arm is retrained with and evaluated on test.
         target: Validation value whose first crossing gives each arm's time to target (epochs, seconds).
+        test: How the report compares each arm with the validation-best arm on test, paired by seed: ``paired-t``
+            (Student's paired t-test; can reach significance with few seeds) or ``wilcoxon`` (exact signed-rank;
+            no normality assumption, but with n seeds its two-sided p is never below 2 / 2**n).
         problems: Further datasets (with optional budgets) on which the same arms are compared.
     """
 
@@ -144,6 +150,7 @@ class BenchmarkSection(_Strict):
     inner_seeds: int = Field(1, ge=1, le=100)
     seeds: int = Field(5, ge=1, le=1000)
     target: float | None = None
+    test: Literal["paired-t", "wilcoxon"] = "paired-t"
     problems: list[ProblemSection] = []
 
 
@@ -187,11 +194,12 @@ class StudySpec(_Strict):
     def identity(self) -> dict[str, Any]:
         """What must not change when a study is resumed: everything but run control.
 
-        ``study.n_trials``, ``study.timeout``, ``study.description``, ``budget.threads`` and the ``[run]``
-        table may change between runs of the same study; any other difference is a different experiment.
+        ``study.n_trials``, ``study.timeout``, ``study.description``, ``study.test`` (what is evaluated after
+        the search), ``budget.threads`` and the ``[run]`` table may change between runs of the same study; any
+        other difference is a different experiment.
         """
         data = self.to_dict()
-        for key in ("n_trials", "timeout", "description"):
+        for key in ("n_trials", "timeout", "description", "test"):
             data["study"].pop(key, None)
         data["budget"].pop("threads", None)
         data.pop("run", None)

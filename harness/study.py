@@ -11,8 +11,10 @@ Flow of :func:`run_study`:
    seconds pass; rerunning the same command resumes. With ``workers > 1`` that many processes share the
    storage (each an Optuna worker with its own sampler seed and a share of the torch threads); they may
    finish up to ``workers - 1`` trials beyond the target.
-4. The best trial's configuration is retrained with its seed and evaluated once on the test split; the
-   test metrics and the task's examples are stored on the study. The test split never drives the search.
+4. The task's trivial baselines are fitted (their settings chosen on validation) and scored once on test.
+   The best trial's configuration (chosen on validation) is retrained with its seed and evaluated once on
+   the test split; with ``[study] test = "best-per-family"`` so is the best trial of every model family.
+   Metrics, outputs and the task's examples are stored on the study. The test split never drives the search.
 
 Faults: RDB storages record a heartbeat of every running trial; a trial whose process died (SIGKILL,
 power loss) is marked failed after the grace period and re-queued by the next trial that starts
@@ -22,8 +24,10 @@ marked failed with the error stored (``fail_reason``) and the study goes on, unl
 ``max_repeated_failures`` trials in a row: then the study stops with that error.
 
 Stored on the study (user attributes): ``spec``, ``spec_identity``, ``task``, ``dataset``, ``metric``,
-``environment``, ``sampler``, ``pruner``, ``data``, ``search_space``, ``test_result``, and the task's
-examples of the best model (``attention_example``, ``forecast_example``, ...).
+``environment``, ``sampler``, ``pruner``, ``data``, ``search_space``, ``baselines``, ``test_result``,
+``family_results`` (with ``[study] test = "best-per-family"``), and the task's examples of the best model
+(``attention_example``, ``forecast_example``, ...); as system attributes, the test references and the test
+outputs of every evaluation (:mod:`harness.outputs`), from which ``harness rescore`` recomputes the metrics.
 Stored on each trial: ``config``, ``seed``, ``threads``, ``worker``, ``param_count``, ``history``
 (per-epoch metrics), ``lr_per_step``, ``best_epoch``, ``seconds``, ``pruned_reason`` when pruned and
 ``fail_reason`` when failed.
@@ -243,6 +247,16 @@ def _write_metadata(study: optuna.Study, spec: StudySpec, task: Task, data: Any,
         study.set_user_attr(key, value)
 
 
+def _refresh_data_facts(study: optuna.Study, task: Task, data: Any) -> None:
+    """On resume, rewrite the ``data`` facts when this version of the task describes the same data differently
+    (new facts, a corrected published reference): they are derived from the data, which the spec identity fixes."""
+    import json
+
+    facts = json.loads(json.dumps(task.describe(data)))
+    if study.user_attrs.get("data") != facts:
+        study.set_user_attr("data", facts)
+
+
 def finished_count(study: optuna.Study) -> int:
     """Trials that are complete or pruned."""
     from optuna.trial import TrialState
@@ -417,6 +431,8 @@ def run_study(
     study, created = open_study(spec, storage, create=True)
     if created:
         _write_metadata(study, spec, task, data, threads)
+    else:
+        _refresh_data_facts(study, task, data)
     for params in spec.enqueue:
         study.enqueue_trial(params, skip_if_exists=True)
     target = spec.study.n_trials
@@ -464,50 +480,128 @@ def _best(study: optuna.Study) -> tuple[float | None, int | None]:
 
 
 def evaluate_best(study: optuna.Study, spec: StudySpec, task: Task, data: Any, threads: int, *, quiet: bool = False):
-    """Retrain the best trial's configuration with its seed, evaluate it once on the test split, store it.
+    """After the search: the trivial baselines, then the validation-best configuration (and, with ``[study] test
+    = "best-per-family"``, the validation-best of every other model family), each retrained with its trial's seed
+    and evaluated once on the test split. Outputs and metrics are stored on the study.
 
-    Skipped when the stored test result already belongs to the current best trial.
+    Each step is skipped when the storage already holds its result for the current best trial, so rerunning
+    the command costs nothing. Stored: ``baselines`` (see :func:`harness.baselines.record`), ``test_result``,
+    ``family_results`` (family -> the same record), the test references (output ``references.test``) and every
+    evaluation's test outputs (``baseline.<name>``, ``trial.<number>.test``; :mod:`harness.outputs`).
 
     Returns:
-        The test metrics, or ``None`` when no trial is complete.
+        The best trial's test metrics, or ``None`` when no trial is complete.
     """
-    from harness.console import console
-    from harness.training import fit
+    from harness.storage import output_keys, put_output, study_system_attrs
 
     _, best_number = _best(study)
     if best_number is None:
         return None
-    stored = study.user_attrs.get("test_result")
-    if stored and stored.get("trial") == best_number:
-        attention_fallback(study, spec, task, data, quiet=quiet)
-        return stored["metrics"]
+    stored_outputs = set(output_keys(study_system_attrs(study)))
+    if "references.test" not in stored_outputs:
+        put_output(study, "references.test", task.references(data, "test"))
+    if "baselines" not in study.user_attrs:
+        store_baselines(study, task, data, spec, quiet=quiet)
     best = study.best_trial
+    result = study.user_attrs.get("test_result")
+    if not (result and result.get("trial") == best_number and result.get("outputs") in stored_outputs):
+        result, model = evaluate_trial(study, best, spec, task, data, threads, quiet=quiet, what="best trial")
+        study.set_user_attr("test_result", result)
+        for key, example in task.examples(model, data).items():
+            study.set_user_attr(key, {"trial": best_number, **example})
+    if spec.study.test == "best-per-family":
+        evaluate_families(study, spec, task, data, threads, result, quiet=quiet)
+    attention_fallback(study, spec, task, data, quiet=quiet)
+    return result["metrics"]
+
+
+def store_baselines(owner: Any, task: Task, data: Any, spec: StudySpec, *, quiet: bool = False, prefix: str = "",
+                    attr: str = "baselines") -> dict[str, Any]:
+    """Run the task's baselines (:func:`harness.baselines.run_baselines`) and store their record (attribute
+    ``attr``) and test outputs (``<prefix>baseline.<name>``) on ``owner`` (a study)."""
+    from harness.baselines import record, run_baselines
+    from harness.console import console
+    from harness.storage import put_output
+
+    results = run_baselines(task, data, metric=spec.metric, direction=spec.direction, seed=spec.study.seed)
+    for r in results:
+        if r.outputs is not None:
+            put_output(owner, f"{prefix}baseline.{r.name}", r.outputs)
+    summary = record(results, spec.metric, spec.direction, f"{prefix}baseline.{{name}}")
+    owner.set_user_attr(attr, summary)
+    if not quiet and results:
+        shown = "; ".join(f"{r.name} {r.test.get(spec.metric, math.nan):.4g}" if r.error is None else f"{r.name}: {r.error}"
+                          for r in results)
+        console.print(f"Baselines (test {spec.metric}; strongest on validation: {summary['strongest']}): {shown}",
+                      markup=False)
+    return summary
+
+
+def evaluate_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, spec: StudySpec, task: Task, data: Any, threads: int,
+               *, quiet: bool = False, what: str = "trial"):
+    """Retrain ``trial``'s configuration with its seed, evaluate the checkpoint of its best validation epoch once
+    on test, store the outputs (``trial.<number>.test``) on the study.
+
+    Returns:
+        ``(record, model)``: the JSON-able record (trial, family, metrics, epochs, validation values, seconds,
+        threads, outputs key) and the retrained model.
+    """
+    from harness.console import console
+    from harness.storage import put_output
+    from harness.training import fit
+
+    config = trial.user_attrs["config"]
     if not quiet:
-        console.print(f"Evaluating best trial {best_number} on the test split (retraining its configuration, "
-                      f"seed {best.user_attrs['seed']})", markup=False)
+        console.print(f"Evaluating {what} {trial.number} ({config.get('model', '?')}) on the test split (retraining its "
+                      f"configuration, seed {trial.user_attrs['seed']})", markup=False)
     start = time.perf_counter()
-    result = fit(task, data, best.user_attrs["config"], spec.to_budget(), metric=spec.metric, direction=spec.direction,
-                 seed=best.user_attrs["seed"], keep_best_state=True)
-    model = task.build_model(best.user_attrs["config"], data)
+    result = fit(task, data, config, spec.to_budget(), metric=spec.metric, direction=spec.direction,
+                 seed=trial.user_attrs["seed"], keep_best_state=True)
+    model = task.build_model(config, data)
     model.load_state_dict(result.best_state)
-    metrics = task.evaluate(model, data, "test")
-    examples = task.examples(model, data)
-    study.set_user_attr("test_result", {
-        "trial": best_number,
+    metrics, outputs = task.evaluate_outputs(model, data, "test")
+    key = f"trial.{trial.number}.test"
+    put_output(study, key, outputs)
+    record = {
+        "trial": trial.number,
+        "family": config.get("model"),
         "metrics": {k: _json_float(v) for k, v in metrics.items()},
         "best_epoch": result.best_epoch,
-        "valid_value_search": best.value,
+        "valid_value_search": trial.value,
         "valid_value_retrained": _json_float(result.value),
         "seconds": time.perf_counter() - start,
         "threads": threads,
-    })
-    for key, example in examples.items():
-        study.set_user_attr(key, {"trial": best_number, **example})
+        "outputs": key,
+    }
     if not quiet:
         shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
-        console.print(f"Test split, best trial {best_number}: {shown}", markup=False)
-    attention_fallback(study, spec, task, data, quiet=quiet)
-    return metrics
+        console.print(f"Test split, {what} {trial.number}: {shown}", markup=False)
+    return record, model
+
+
+def evaluate_families(study: optuna.Study, spec: StudySpec, task: Task, data: Any, threads: int, best_result: dict[str, Any],
+                      *, quiet: bool = False) -> None:
+    """Test the validation-best complete trial of every model family (``config["model"]``); the overall best's
+    record is reused for its family. Stored as ``family_results`` (family -> record)."""
+    import optuna
+
+    from harness.storage import output_keys, study_system_attrs
+
+    stored = dict(study.user_attrs.get("family_results") or {})
+    outputs = set(output_keys(study_system_attrs(study)))
+    sign = -1.0 if spec.direction == "maximize" else 1.0
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE and "config" in t.user_attrs
+                and t.value is not None and math.isfinite(t.value)]
+    families = sorted({t.user_attrs["config"].get("model") for t in complete}, key=str)
+    for family in families:
+        members = [t for t in complete if t.user_attrs["config"].get("model") == family]
+        best = min(members, key=lambda t: (sign * t.value, t.number))
+        if best.number == best_result["trial"]:
+            stored[str(family)] = best_result
+        elif not (stored.get(str(family), {}).get("trial") == best.number and stored[str(family)].get("outputs") in outputs):
+            stored[str(family)], _ = evaluate_trial(study, best, spec, task, data, threads, quiet=quiet,
+                                                what=f"best {family} trial")
+        study.set_user_attr("family_results", stored)
 
 
 def attention_fallback(study: optuna.Study, spec: StudySpec, task: Task, data: Any, *, quiet: bool = False) -> None:

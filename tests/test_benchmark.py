@@ -16,6 +16,7 @@ import optuna
 import pandas as pd
 import pytest
 
+from harness.report.benchmark.tables import fmt
 from harness.storage import get_series
 from tests.conftest import harness_cli, harness_env
 
@@ -111,7 +112,9 @@ def test_resume_after_a_kill_completes_each_seed_once(bench):
     assert len(keys) == len(set(keys)) == len(PROBLEMS) * len(ARMS) * 3
     assert f"24 seeded re-runs ({24 - bench['killed_after']} this run" in bench["stdout"]
     for t in runs:
-        assert set(t.user_attrs["test"]) == {"bleu", "chrf", "exact", "loss", "ppl"}
+        assert set(t.user_attrs["test"]) == {"bleu", "bleu_lc", "chrf", "exact", "loss", "ppl"}
+        assert set(t.user_attrs["valid"]) == {"bleu", "bleu_lc", "chrf", "exact", "loss", "ppl"}
+        assert t.value == t.user_attrs["valid"]["chrf"]  # the kept checkpoint's validation value
         assert t.user_attrs["seed"] == 1000 + t.user_attrs["seed_index"]
         assert [r["epoch"] for r in get_series(t.user_attrs, "history")] == [1, 2]
 
@@ -127,21 +130,44 @@ def test_report_has_statistics_and_is_deterministic(bench, tmp_path):
     for heading in ["## Problem: numbers-en-de", "## Problem: numbers-small", "### By attention", "### By schedule",
                     "### Time to target", "## Across problems", "## Reproducibility"]:
         assert heading in text
+    assert "**The best arm is chosen on validation**" in text and "paired by seed" in text
     parent = optuna.load_study(study_name="bench", storage=bench["url"])
-    scores = {}
+    valid, test = {}, {}
     for t in parent.trials:
         if t.state.name == "COMPLETE" and t.user_attrs["problem"] == "numbers-en-de":
-            scores.setdefault(t.user_attrs["arm_label"], []).append(t.user_attrs["test"]["chrf"])
-    best = max(scores, key=lambda a: sum(scores[a]) / len(scores[a]))
-    assert f"Best arm: **{best}**." in text
-    # Britz et al. (additive vs dot) and the warmup finding (constant vs cosine) apply; Luong's needs two of
-    # dot/general/location and is left out.
+            valid.setdefault(t.user_attrs["arm_label"], {})[t.user_attrs["seed_index"]] = t.value
+            test.setdefault(t.user_attrs["arm_label"], {})[t.user_attrs["seed_index"]] = t.user_attrs["test"]["chrf"]
+    best = max(sorted(valid), key=lambda a: sum(valid[a].values()) / len(valid[a]))
+    section = text.split("## Problem: numbers-en-de", 1)[1].split("## Problem:", 1)[0]
+    assert f"| **{best}** " in section and "best on validation" in section
+    # the paired difference of another arm: the mean of its per-seed differences to the best, as printed
+    other = sorted(a for a in valid if a != best)[0]
+    diff = sum(test[other][k] - test[best][k] for k in test[best]) / len(test[best])
+    assert f"| {other} " in section and f"{diff:+.4g} [" in section
+    assert "Student's paired t-test" in section and "could not go below p = " in section
+    # Britz et al. (additive vs dot) applies to this RNN benchmark; the warmup finding is about Transformers and
+    # Luong's needs two of dot/general/location: both are left out.
     findings = text.split("### Published findings and this benchmark", 1)[1].split("###", 1)[0]
-    assert "Britz et al. 2017" in findings and "Vaswani et al. 2017" in findings and "Luong et al. 2015" not in findings
-    pooled = {level: [v for arm, values in scores.items() if f"attention={level}" in arm for v in values]
-              for level in ("additive", "dot")}
-    for level, values in pooled.items():
-        assert f"{level} {sum(values) / len(values):.2f}" in findings
+    assert "Britz et al. 2017" in findings and "Vaswani et al. 2017" not in findings and "Luong et al. 2015" not in findings
+    # pooled by attention: per-seed means over the two schedules, averaged; never arms x seeds as independent runs
+    by_attention = text.split("### By attention", 1)[1].split("###", 1)[0]
+    assert "seeds (per-seed means)" in by_attention
+    for level in ("additive", "dot"):
+        arms = [a for a in test if f"attention={level}" in a]
+        per_seed = [sum(test[a][k] for a in arms) / len(arms) for k in range(3)]
+        row = next(line for line in by_attention.splitlines() if line.replace("*", "").startswith(f"| {level} "))
+        assert [c.strip() for c in row.replace("*", "").split("|")[2:4]] == ["2", "3"]  # 2 arms, 3 per-seed means
+        assert f"| {fmt(sum(per_seed) / 3)} [" in row
+    assert "### Trivial baselines" in section and "### What did not finish" in section
+
+
+def test_rescore_reproduces_every_stored_test_metric(bench, tmp_path):
+    proc = harness_cli("rescore", "bench", "--storage", bench["url"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # 24 re-runs x 4 metrics from outputs (bleu, bleu_lc, chrf, exact), plus the baselines of both problems
+    rows = int(proc.stdout.rsplit("All ", 1)[1].split(" ", 1)[0])
+    assert rows >= 24 * 4
+    assert "Not recomputable from outputs (they need the model): loss, ppl" in proc.stdout
 
 
 def test_compare_puts_studies_side_by_side(bench, tmp_path):

@@ -67,7 +67,7 @@ def test_best_trial_is_evaluated_once_on_test_and_reproduced(tiny_study):
     study = load(tiny_study)
     result = study.user_attrs["test_result"]
     assert result["trial"] == study.best_trial.number
-    assert set(result["metrics"]) == {"bleu", "chrf", "exact", "loss", "ppl"}
+    assert set(result["metrics"]) == {"bleu", "bleu_lc", "chrf", "exact", "loss", "ppl"}
     assert result["valid_value_retrained"] == pytest.approx(study.best_value, abs=1e-9)
     example = study.user_attrs["attention_example"]
     assert len(example["weights"]) == len(example["target_tokens"])

@@ -16,16 +16,6 @@ from pathlib import Path
 
 from harness.report.load import StudyData, load_study_data
 
-#: PNG file names, by figure key of :data:`harness.report.markdown.FIGURES`.
-PNG_NAMES = {
-    "history": "history.png",
-    "lr": "lr.png",
-    "curves": "curves.png",
-    "importances": "importances.png",
-    "attention": "attention.png",
-    "forecast": "forecast.png",
-}
-
 
 def write_report(study_name: str, *, storage: str | None = None, out: Path | None = None) -> Path:
     """Write the markdown report of ``study_name`` and its PNG plots.
@@ -85,19 +75,27 @@ def write_report(study_name: str, *, storage: str | None = None, out: Path | Non
         pngs[f"caption_{k}"] = caption_plot(sample, tuple(captions.get("grid", (1, 1)))) if sample else None
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    images = write_pngs(folder, pngs)  # figure key = file name (history.png, caption_0.png, ...)
+    text = build_markdown(data, images=images, importances=importances, attention_note=attention_note)
+    atomic_write(out, text.encode("utf-8"))
+    return out
+
+
+def write_pngs(folder: Path, pngs: dict[str, bytes | None]) -> dict[str, str]:
+    """Write each ``<name>.png`` into ``folder`` (created when needed) atomically; remove the old file of a figure
+    with nothing to draw (``None``). Returns the written figures' paths relative to ``folder``'s parent
+    (``<folder name>/<name>.png``, URL-quoted), by name."""
     images: dict[str, str] = {}
-    for key, png in pngs.items():
-        target = folder / PNG_NAMES.get(key, f"{key}.png")
+    for name, png in pngs.items():
+        target = folder / f"{name}.png"
         if png is None:
             if target.is_file():
                 target.unlink()
             continue
         folder.mkdir(exist_ok=True)
         atomic_write(target, png)
-        images[key] = f"{_url(study_name)}/{PNG_NAMES.get(key, f'{key}.png')}"
-    text = build_markdown(data, images=images, importances=importances, attention_note=attention_note)
-    atomic_write(out, text.encode("utf-8"))
-    return out
+        images[name] = f"{_url(folder.name)}/{name}.png"
+    return images
 
 
 def atomic_write(path: Path, content: bytes) -> None:

@@ -1,6 +1,7 @@
 """Several studies side by side (same task or not), from the storage alone: ``harness compare A B ...``.
 
-Sections: one row per study (task, dataset, objective, trials by state, best validation value, the best
+Sections: the best model of each study against its strongest trivial baseline; one row per study (task,
+dataset, objective, trials by state, best validation value, the best
 configuration's test metrics, compute time); each searched factor's table with a ``study`` column; the
 top trials of each study; best-so-far against trials and the best trial's learning curve, drawn on
 shared axes when the studies share the objective and one panel per study otherwise.
@@ -33,6 +34,29 @@ def summary_rows(datas: list[StudyData]):
                      T.states_line(d), f"{fmt(best.value)} (trial {best.number})" if best else "–", shown, T.compute_time(d)])
     return pd.DataFrame(rows, columns=["study", "task", "dataset", "objective", "trials", "best (validation)",
                                        "test metrics of the best", "compute"])
+
+
+def baseline_rows(datas: list[StudyData]):
+    """Per study: the best configuration's test value, the strongest trivial baseline's (chosen on validation)
+    and the gain, or ``not informative`` where the model does not beat the baseline."""
+    import pandas as pd
+
+    from harness.report import baselines as B
+
+    rows = []
+    for d in datas:
+        record = d.attrs.get("baselines")
+        strongest = B.strongest_row(record)
+        model = ((d.attrs.get("test_result") or {}).get("metrics") or {}).get(d.metric)
+        base = (strongest or {}).get("test", {}).get(d.metric)
+        if isinstance(model, (int, float)) and isinstance(base, (int, float)):
+            absolute, relative = B.gain(model, base, d.maximize)
+            verdict = f"{absolute:+.4g} ({relative:+.1%})" + ("" if absolute > 0 else ", **not informative**")
+        else:
+            verdict = "–"
+        rows.append([d.name, f"test {d.metric}", B.fmt(model), strongest["name"] if strongest else "–", B.fmt(base), verdict])
+    return pd.DataFrame(rows, columns=["study", "metric", "best configuration", "strongest baseline", "baseline",
+                                       "gain of the model"])
 
 
 def factor_rows(datas: list[StudyData], factor: str):
@@ -104,6 +128,8 @@ def write_compare_report(names: list[str], storage: str | None, out: Path) -> Pa
     parts = [f"# Comparison: {', '.join(names)}",
              "Each study as stored; validation values drive the searches, test metrics belong to each study's best "
              "configuration, evaluated once.",
+             "## Best model against the strongest trivial baseline\n\nEach study's strongest baseline was chosen on its "
+             "validation split and scored once on test, like its best configuration.\n\n" + md_table(baseline_rows(datas)),
              "## Studies\n\n" + md_table(summary_rows(datas))]
     factors = sorted({f for d in datas for f in T.factor_names(d)}, key=lambda f: (f != "attention / model", f))
     for factor in factors:

@@ -54,6 +54,7 @@ class TrialRecord:
     threads: int | None
     history: list[dict[str, Any]]
     pruned_reason: str | None
+    fail_reason: str | None = None
 
 
 @dataclass
@@ -232,6 +233,7 @@ def _record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
         threads=attrs.get("threads"),
         history=list(get_series(attrs, "history") or []),
         pruned_reason=attrs.get("pruned_reason"),
+        fail_reason=attrs.get("fail_reason"),
     )
 
 

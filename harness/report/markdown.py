@@ -52,6 +52,7 @@ def build_markdown(
     """
     parts = [
         _title(data),
+        _baselines(data),
         _summary(data),
         _best(data),
         _factors(data),
@@ -85,6 +86,31 @@ def _title(data: StudyData) -> str:
     return "\n\n".join(lines)
 
 
+def _baselines(data: StudyData) -> str:
+    from harness.report import baselines as B
+
+    record = data.attrs.get("baselines")
+    test = data.attrs.get("test_result") or {}
+    out = ["## Best model against the trivial baselines"]
+    if not test.get("metrics"):
+        out.append("Nothing to compare with the trivial baselines yet: no best configuration has been tested.")
+    else:
+        family = f", {test['family']}" if test.get("family") else ""
+        out.append(B.verdict(f"The best configuration (trial {test.get('trial')}{family}, chosen on validation)",
+                             test["metrics"].get(data.metric), record, data.metric, data.maximize))
+    metrics = [m for m in (test.get("metrics") or {}) if m not in ("loss", "ppl")] or [data.metric]
+    families = data.attrs.get("family_results") or {}
+    if len(families) > 1:
+        out.append("The validation-best trial of each model family, retrained with its seed and tested once:\n\n"
+                   + md_table(B.families_table(families, record, data.metric, data.maximize, metrics)))
+    if record and record.get("rows"):
+        out.append(B.intro(record) + "\n\n" + md_table(B.baselines_table(record, metrics)))
+    elif test:
+        out.append("No trivial baselines are stored for this study (it was run before baselines were part of the "
+                   "test evaluation); rerun `harness run-study` with the same spec to add them.")
+    return "\n\n".join(out)
+
+
 def _summary(data: StudyData) -> str:
     return "## Summary\n\n" + md_table(T.summary_table(data))
 
@@ -110,9 +136,18 @@ def _best(data: StudyData) -> str:
     out.append(_test_note(data, best.number, fmt))
     published = T.published_table(data)
     if published is not None:
-        setting = ((data.attrs.get("data") or {}).get("published") or {}).get("setting", "")
-        out.append(f"Published reference numbers ({setting}); these are published figures, not reruns:\n\n"
-                   + md_table(published))
+        reference = (data.attrs.get("data") or {}).get("published") or {}
+        differences = T.published_differences(data)
+        compare = "; ".join(f"this study's {own} stands beside the published {m}" for m, own in
+                            (reference.get("compare") or {}).items())
+        if differences:
+            out.append(f"Published reference numbers ({reference.get('setting', '')}); these are published figures, not "
+                       f"reruns. **Not comparable with this study**, whose setting differs: {'; '.join(differences)}."
+                       f"\n\n" + md_table(published))
+        else:
+            out.append(f"Published reference numbers ({reference.get('setting', '')}); these are published figures, not "
+                       f"reruns; the setting matches this study's" + (f" ({compare})" if compare else "") + ".\n\n"
+                       + md_table(published))
     out.append("### Configuration of the best trial\n\n" + md_table(T.config_table(best)))
     return "\n\n".join(out)
 
@@ -173,7 +208,7 @@ def _plots(data: StudyData, images: dict[str, str], importances: list[T.Importan
                 block.append(md_table(table))
             for s in importances:
                 if s.note:
-                    block.append(f"{s.title[:1].upper()}{s.title[1:]} (n={s.trials}): {s.note}")
+                    block.append(f"{s.title[:1].upper()}{s.title[1:]} ({s.used}): {s.note}")
         if key == "attention":
             example = data.attrs.get("attention_example")
             if not example:

@@ -183,7 +183,7 @@ def importance_plot(sets: list[Importances]) -> bytes | None:
                 ax.text(v, y, f" {v:.3f}", va="center", fontsize="small")
             ax.set_xlim(0, max(1.0, max(values) * 1.2))
             ax.set_xlabel(f"{s.evaluator} importance (sums to 1)")
-            ax.set_title(f"{s.title} (n={s.trials})", fontsize="medium")
+            ax.set_title(f"{s.title} ({s.used})", fontsize="medium")
             ax.grid(alpha=0.3, axis="x")
 
     return render(draw, (6.5 * len(scored), max(2.5, 0.45 * rows + 1.5)))

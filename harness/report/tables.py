@@ -317,6 +317,7 @@ class Importances:
         scores: ``(parameter, importance)``, most important first (ties by name); empty when ``note`` says why.
         note: A sentence explaining why there are no scores, else ``None``.
         evaluator: ``"fANOVA"`` or ``"PED-ANOVA"`` (see :data:`MAX_TRIALS_FOR_FANOVA`).
+        total: Trials of the study in every state, of which :attr:`trials` were used (``None``: unknown).
     """
 
     title: str
@@ -324,6 +325,12 @@ class Importances:
     scores: list[tuple[str, float]]
     note: str | None = None
     evaluator: str = "fANOVA"
+    total: int | None = None
+
+    @property
+    def used(self) -> str:
+        """``"7 of 20 trials"`` (or ``"n=7"`` when the total is unknown)."""
+        return f"n={self.trials}" if self.total is None else f"{self.trials} of {self.total} trials"
 
 
 def param_importances(data: StudyData) -> list[Importances]:
@@ -343,6 +350,8 @@ def param_importances(data: StudyData) -> list[Importances]:
     with_attention = [f for f in complete if "attention" in f.params]
     if 0 < len(with_attention) < len(complete):
         sets.append(_importances(data, "RNN trials only", with_attention))
+    for s in sets:
+        s.total = len(data.frozen)
     return sets
 
 
@@ -398,14 +407,41 @@ def importance_table(sets: list[Importances]) -> pd.DataFrame | None:
         row = {"parameter": name}
         for s in scored:
             score = dict(s.scores).get(name)
-            row[f"{s.title} ({s.evaluator}, n={s.trials})"] = DASH if score is None else f"{score:.3f}"
+            row[f"{s.title} ({s.evaluator}, {s.used})"] = DASH if score is None else f"{score:.3f}"
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 # -- helpers -------------------------------------------------------------------------------------
+def published_differences(data: StudyData) -> list[str]:
+    """How this study's setting differs from the published one's (``[]`` when it matches).
+
+    The task stores what the published figures need (``data.published``): ``min_train`` (a data fact and
+    its least value, e.g. all 29,000 training pairs), ``max_epochs``, and ``differences`` that always hold
+    (an ImageNet-pretrained encoder, another tokenisation).
+    """
+    reference = (data.attrs.get("data") or {}).get("published") or {}
+    facts = data.attrs.get("data") or {}
+    out = list(reference.get("differences") or [])
+    need = reference.get("min_train")
+    if need:
+        key, least = need
+        have = facts.get(key)
+        if not _finite(have) or have < least:
+            out.append(f"{key.replace('_', ' ')} {have} here, {least:,} or more published")
+    epochs = reference.get("max_epochs")
+    budget = (data.attrs.get("spec") or {}).get("budget") or {}
+    if epochs is not None and budget.get("max_epochs") != epochs:
+        out.append(f"{budget.get('max_epochs')} epochs here, {epochs} published")
+    return out
+
+
 def published_table(data: StudyData) -> pd.DataFrame | None:
-    """The task's published reference numbers (``data.published``) with this study's test result on top.
+    """The task's published reference numbers (``data.published``), with this study's test results on top
+    when the settings match (:func:`published_differences` is empty): the best configuration's, and the best
+    of each model family a published row names (``family``). A published metric measured in another setting
+    is set beside this study's closest metric (``compare``: published -> own metric, e.g. ``bleu`` ->
+    ``bleu_lc`` for lowercased BLEU).
 
     ``None`` when the study stores no published numbers for its setting.
     """
@@ -414,13 +450,20 @@ def published_table(data: StudyData) -> pd.DataFrame | None:
     reference = (data.attrs.get("data") or {}).get("published")
     if not reference or not reference.get("rows"):
         return None
-    metrics = list(reference.get("metrics") or [k for k in reference["rows"][0] if k != "model"])
+    metrics = list(reference.get("metrics") or [k for k in reference["rows"][0] if k not in ("model", "family")])
+    own = {m: (reference.get("compare") or {}).get(m, m) for m in metrics}
     test = data.attrs.get("test_result") or {}
+    families = data.attrs.get("family_results") or {}
     best = data.best()
     rows = []
-    if test.get("metrics") and best is not None and test.get("trial") == best.number:
-        label = f"this study: best configuration (trial {best.number}), test"
-        rows.append([label, *[_ref_number(test["metrics"].get(m)) for m in metrics], "rerun here"])
+    if not published_differences(data):
+        if test.get("metrics") and best is not None and test.get("trial") == best.number:
+            label = f"this study: best configuration (trial {best.number}), test"
+            rows.append([label, *[_ref_number(test["metrics"].get(own[m])) for m in metrics], "rerun here"])
+        for family in sorted({r.get("family") for r in reference["rows"] if r.get("family") in families}):
+            result = families[family]
+            rows.append([f"this study: best {family} (trial {result.get('trial')}), test",
+                         *[_ref_number(result["metrics"].get(own[m])) for m in metrics], "rerun here"])
     for row in reference["rows"]:
         rows.append([row.get("model", DASH), *[_ref_number(row.get(m)) for m in metrics],
                      reference.get("note", "published")])

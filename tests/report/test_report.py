@@ -166,7 +166,7 @@ def test_importances_cover_both_families(report, study):
     rnn = [t for t in complete if "attention" in t.params]
     if 5 <= len(rnn) < len(complete) and len({t.params["attention"] for t in rnn}) > 1:
         assert "attention" in rows
-    column = f"all complete trials (fANOVA, n={len(complete)})"
+    column = f"all complete trials (fANOVA, {len(complete)} of {len(study.trials)} trials)"
     scores = [float(r[column]) for r in rows.values() if r[column] != "–"]
     assert math.isclose(sum(scores), 1.0, abs_tol=0.01)
 

@@ -1,0 +1,314 @@
+"""The benchmark report's tables (pandas DataFrames of formatted strings) and the statistics behind them.
+
+Design of the analysis (:mod:`harness.report.stats`): every arm is retrained on the same seeds, so runs
+of different arms with the same seed are paired samples. On each problem the best arm is the one with
+the best mean **validation** objective; every other arm is compared with it on **test**, paired by seed
+(per-seed differences, their mean with a 95 % t interval, a two-sided paired test, Holm-corrected over
+the arms). Per factor of a factorial benchmark, the arms sharing a level are averaged per seed first, so
+a pooled comparison still has one value per seed. Every run, baseline and inner trial that failed is
+listed with its reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from harness.report import baselines as B
+from harness.report import stats
+from harness.report.benchmark.load import BenchmarkData
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DASH = "–"
+#: Why each test, in the report's words.
+TEST_WHY = {
+    "paired-t": "Student's paired t-test on the per-seed differences (two-sided); chosen because with few seeds the "
+                "exact Wilcoxon signed-rank test cannot reach significance (its two-sided p is at least 2 / 2^n), "
+                "while the t-test can; it assumes roughly normal per-seed differences",
+    "wilcoxon": "the exact Wilcoxon signed-rank test on the per-seed differences (two-sided); no normality assumption, "
+                "but its p-value has a floor of 2 / 2^n for n seeds",
+}
+
+
+def fmt(value: float | None) -> str:
+    """2 decimals from 1 up (BLEU, chrF), else 4 decimals (MSE)."""
+    if value is None or not math.isfinite(value):
+        return DASH
+    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.4f}"
+
+
+def paired_test(data: BenchmarkData) -> str:
+    """The paired test of the stored spec (``[benchmark] test``), ``paired-t`` by default."""
+    return ((data.attrs.get("spec") or {}).get("benchmark") or {}).get("test") or "paired-t"
+
+
+def comparison(data: BenchmarkData, problem: str) -> stats.Comparison | None:
+    """The validation-chosen best arm of ``problem`` against every other arm on test (``None``: no runs)."""
+    valid, test = data.by_seed(problem, "valid"), data.by_seed(problem, "test")
+    arms = sorted(set(valid) & set(test))
+    if not arms:
+        return None
+    return stats.compare_to_best({a: valid[a] for a in arms}, {a: test[a] for a in arms}, maximize=data.maximize,
+                                 test_name=paired_test(data))
+
+
+def arm_table(data: BenchmarkData, problem: str) -> tuple[pd.DataFrame | None, stats.Comparison | None]:
+    """Per arm: seeds, validation mean, test mean [95% CI], median [IQR], the paired difference to the
+    validation-best arm on test (mean [95% CI], Holm-adjusted p, verdict), and the gain over the strongest
+    trivial baseline (``not informative`` where the arm's mean does not beat it)."""
+    import pandas as pd
+
+    result = comparison(data, problem)
+    if result is None:
+        return None, None
+    scores = data.scores(problem)
+    base = (B.strongest_row(data.attrs.get(f"baselines.{problem}")) or {}).get("test", {}).get(data.metric)
+    sign = -1.0 if data.maximize else 1.0
+    order = [result.best] + sorted((a for a in scores if a != result.best),
+                                   key=lambda a: (sign * result.valid_means.get(a, math.nan), a))
+    rows = []
+    for arm in order:
+        values = scores[arm]
+        mean, low, high = stats.mean_ci(values)
+        median, q25, q75 = stats.median_iqr(values)
+        diff, p, verdict = _against_best(result, arm)
+        versus = DASH
+        if isinstance(base, (int, float)):
+            absolute, relative = B.gain(mean, base, data.maximize)
+            versus = f"{absolute:+.4g} ({relative:+.1%})" + ("" if absolute > 0 else ", **not informative**")
+        rows.append([f"**{arm}**" if arm == result.best else arm, len(values), fmt(result.valid_means.get(arm)),
+                     f"{fmt(mean)} [{fmt(low)}, {fmt(high)}]", f"{fmt(median)} [{fmt(q25)}, {fmt(q75)}]", diff, p, verdict,
+                     versus])
+    columns = ["arm", "seeds", f"validation {data.metric}: mean", f"test {data.metric}: mean [95% CI]", "median [IQR]",
+               "test difference to the best, paired by seed: mean [95% CI]", "p (Holm)", "verdict",
+               "test mean against the strongest baseline"]
+    return pd.DataFrame(rows, columns=columns), result
+
+
+def _against_best(result: stats.Comparison, arm: str) -> tuple[str, str, str]:
+    """``(paired mean difference [95% CI], Holm-adjusted p, verdict)`` of ``arm`` against the best."""
+    if arm == result.best:
+        return DASH, DASH, "best on validation"
+    r = result.results[arm]
+    diff = f"{r.mean_difference:+.4g} [{r.ci_low:+.4g}, {r.ci_high:+.4g}]" if r.testable else f"{r.mean_difference:+.4g}"
+    return diff, stats.format_p(result.adjusted_p.get(arm)).removeprefix("p ").removeprefix("= "), result.verdicts[arm]
+
+
+def significance_note(result: stats.Comparison, seeds: int) -> str:
+    """What the test is, why, and the smallest p it can reach here; plainly when nothing can be significant."""
+    others = len(result.results)
+    why = TEST_WHY.get(result.test, result.test)
+    wilcoxon_floor = stats.smallest_p("wilcoxon", seeds, max(1, others))
+    parts = [f"Paired test: {why}. Holm-corrected over the {others} comparison{'s' if others != 1 else ''} with the best "
+             f"arm (alpha = {result.alpha:g})."]
+    if result.test == "wilcoxon":
+        parts.append(f"With {seeds} seeds and {others} comparisons the smallest attainable Holm-adjusted p is "
+                     f"{wilcoxon_floor:.4g}.")
+    else:
+        parts.append(f"The paired t-test has no positive p floor; for reference, an exact Wilcoxon signed-rank test "
+                     f"on {seeds} seeds and {others} comparisons could not go below p = {wilcoxon_floor:.4g}.")
+    if not result.can_reach_significance:
+        parts.append("**No comparison can reach significance at this number of seeds, so every verdict is 'no "
+                     "significant difference'; that does not mean the arms are equal.**")
+    else:
+        parts.append("'No significant difference' means the data cannot tell the arms apart at this budget, not that "
+                     "they are equal.")
+    return " ".join(parts)
+
+
+def factor_table(data: BenchmarkData, problem: str, factor: str) -> pd.DataFrame | None:
+    """Per level of ``factor``: the per-seed mean over the arms with that level (the other factors averaged
+    out), on validation and test; the validation-best level against the others on test, paired by seed."""
+    import pandas as pd
+
+    level_of = {arm: str(data.arm_values[arm][factor]) for arm in data.arm_values}
+    valid = stats.pooled_by_level(data.by_seed(problem, "valid"), level_of)
+    test = stats.pooled_by_level(data.by_seed(problem, "test"), level_of)
+    levels = sorted(set(valid) & set(test))
+    if len(levels) < 2:
+        return None
+    result = stats.compare_to_best({lv: valid[lv] for lv in levels}, {lv: test[lv] for lv in levels},
+                                   maximize=data.maximize, test_name=paired_test(data))
+    sign = -1.0 if data.maximize else 1.0
+    rows = []
+    for level in [result.best] + sorted((lv for lv in levels if lv != result.best), key=lambda lv: sign * result.valid_means[lv]):
+        values = [v for _, v in sorted(test[level].items())]
+        mean, low, high = stats.mean_ci(values)
+        diff, p, verdict = _against_best(result, level)
+        arms = sum(1 for a in level_of if level_of[a] == level)
+        rows.append([f"**{level}**" if level == result.best else level, arms, len(values), fmt(result.valid_means[level]),
+                     f"{fmt(mean)} [{fmt(low)}, {fmt(high)}]", diff, p, verdict])
+    return pd.DataFrame(rows, columns=[factor, "arms", "seeds (per-seed means)", f"validation {data.metric}",
+                                       f"test {data.metric}: mean [95% CI]", "paired difference to the best: mean [95% CI]",
+                                       "p (Holm)", "verdict"])
+
+
+def findings_table(data: BenchmarkData, problem: str) -> pd.DataFrame | None:
+    """Published findings (:mod:`harness.report.findings`) that apply to this benchmark's task, model families,
+    factors and levels, beside what it measured for those levels (per-seed means per level, the validation-best
+    level against the others on test, paired); ``None`` when none applies."""
+    import pandas as pd
+
+    from harness.report.findings import applicable
+
+    test = data.by_seed(problem, "test")
+    valid = data.by_seed(problem, "valid")
+    levels = {f: {str(data.arm_values[a][f]) for a in test} for f in data.factors}
+    rows = []
+    for finding, present in applicable(str(data.attrs.get("task")), data.families(), data.factors, levels):
+        level_of = {a: str(data.arm_values[a][finding.factor]) for a in data.arm_values
+                    if str(data.arm_values[a][finding.factor]) in present}
+        pooled_test = stats.pooled_by_level(test, level_of)
+        pooled_valid = stats.pooled_by_level(valid, level_of)
+        names = sorted(set(pooled_test) & set(pooled_valid))
+        if len(names) < 2:
+            continue
+        result = stats.compare_to_best({n: pooled_valid[n] for n in names}, {n: pooled_test[n] for n in names},
+                                       maximize=data.maximize, test_name=paired_test(data))
+        shown = ", ".join(f"{n} {fmt(result.test_means[n])}" for n in names)
+        verdicts = "; ".join(f"{n}: {result.verdicts[n]} ({stats.format_p(result.adjusted_p.get(n))})"
+                             for n in names if n != result.best)
+        measured = f"test {data.metric}: {shown}; best on validation {result.best}; {verdicts}"
+        rows.append([f"{finding.factor}: {finding.claim}", finding.source, finding.setting, measured])
+    if not rows:
+        return None
+    return pd.DataFrame(rows, columns=["published finding", "source", "its setting", "this benchmark"])
+
+
+def baselines_table(data: BenchmarkData, problem: str) -> pd.DataFrame | None:
+    """The problem's trivial baselines (:func:`harness.report.baselines.baselines_table`)."""
+    record = data.attrs.get(f"baselines.{problem}")
+    if not record:
+        return None
+    metrics = []
+    for run in data.complete(problem):
+        metrics += [m for m in run.test if m not in metrics and m not in ("loss", "ppl")]
+    return B.baselines_table(record, metrics or [data.metric])
+
+
+def failures_table(data: BenchmarkData, problem: str) -> pd.DataFrame | None:
+    """Everything of ``problem`` that did not finish: failed re-runs, arms without a configuration to re-run,
+    failed and pruned inner trials, baselines that did not run; each with its reason. ``None`` when nothing failed."""
+    import pandas as pd
+
+    rows = []
+    for run in sorted(data.failed(problem), key=lambda r: (r.arm, r.seed)):
+        rows.append(["seeded re-run", run.arm, f"seed {run.seed}", run.reason or "unknown error"])
+    for arm in data.arms:
+        repeats = data.inner.get((problem, arm)) or []
+        trials = [t for r in repeats for t in r]
+        if repeats and not any(t.state == "complete" for t in trials):
+            rows.append(["arm", arm, "no complete inner trial", "nothing to re-run with seeds"])
+        reasons: dict[str, int] = defaultdict(int)
+        for t in trials:
+            if t.state in ("fail", "pruned"):
+                reasons[f"{t.state}: {t.pruned_reason or t.fail_reason or 'no reason stored'}"] += 1
+        for reason, count in sorted(reasons.items()):
+            rows.append(["inner trials", arm, f"{count} trial{'s' if count != 1 else ''}", reason])
+    for r in (data.attrs.get(f"baselines.{problem}") or {}).get("rows") or []:
+        if r.get("error"):
+            rows.append(["baseline", r.get("name"), DASH, r["error"]])
+    if not rows:
+        return None
+    return pd.DataFrame(rows, columns=["what", "arm or baseline", "which", "reason"])
+
+
+def time_to_target(data: BenchmarkData, problem: str, target: float) -> pd.DataFrame:
+    """Per arm: seeds whose validation curve reaches ``target``, median epochs and seconds to get there."""
+    import pandas as pd
+
+    reached: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    totals: dict[str, int] = defaultdict(int)
+    for run in data.complete(problem):
+        totals[run.arm] += 1
+        seconds = 0.0
+        for row in run.history:
+            seconds += float(row.get("seconds") or 0.0)
+            value = row.get(data.metric)
+            if isinstance(value, (int, float)) and (value >= target if data.maximize else value <= target):
+                reached[run.arm].append((int(row["epoch"]), seconds))
+                break
+    rows = []
+    for arm in sorted(totals):
+        hits = reached.get(arm, [])
+        rows.append([arm, f"{len(hits)}/{totals[arm]}", _median(sorted(e for e, _ in hits)),
+                     _median(sorted(s for _, s in hits), seconds=True)])
+    return pd.DataFrame(rows, columns=["arm", "seeds reaching the target", "median epochs", "median seconds"])
+
+
+def _median(values: list[float], seconds: bool = False) -> str:
+    if not values:
+        return DASH
+    n = len(values)
+    m = values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+    return f"{m:.1f}" if seconds else f"{m:g}"
+
+
+def profile_scores(data: BenchmarkData) -> dict[str, dict[str, float]]:
+    """``{problem: {arm: mean test score}}`` for the performance profile and the rank analysis."""
+    return {p: {a: sum(v) / len(v) for a, v in data.scores(p).items()} for p in data.problems if data.scores(p)}
+
+
+def rank_table(data: BenchmarkData) -> pd.DataFrame | None:
+    """Average rank of each arm over the problems (rank of its mean test score on each problem, 1 = best)."""
+    import pandas as pd
+
+    per_problem = {p: stats.ranks(s, data.maximize) for p, s in profile_scores(data).items()}
+    if len(per_problem) < 2:
+        return None
+    rows = []
+    for arm in sorted({a for r in per_problem.values() for a in r}):
+        ranks = [r[arm] for r in per_problem.values() if arm in r]
+        rows.append([arm, *[f"{per_problem[p].get(arm, math.nan):g}" for p in per_problem], f"{sum(ranks) / len(ranks):.2f}"])
+    rows.sort(key=lambda r: (float(r[-1]), r[0]))
+    return pd.DataFrame(rows, columns=["arm", *[f"rank on {p}" for p in per_problem], "average rank"])
+
+
+def friedman(data: BenchmarkData) -> stats.FriedmanResult | None:
+    """Friedman's test over the problems with Nemenyi's critical difference (3 or more problems and arms)."""
+    scores = profile_scores(data)
+    return stats.friedman_cd(scores, maximize=data.maximize) if len(scores) >= 3 else None
+
+
+def inner_importances(data: BenchmarkData, problem: str):
+    """Importances (fANOVA; PED-ANOVA above 200 trials) over every complete inner trial of the problem
+    (factors included), pooled in an in-memory study whose distributions are widened to hold every arm's
+    values; the result says how many trials it used out of how many."""
+    import optuna
+
+    from harness.report.tables import Importances, _importances
+
+    trials = data.inner_frozen.get(problem) or []
+    total = data.inner_total.get(problem, len(trials))
+    if not trials:
+        return Importances("inner trials of every arm", 0, [], "No complete inner trial.", total=total)
+    dists: dict[str, Any] = {}
+    for t in trials:
+        for k, d in t.distributions.items():
+            dists[k] = _widen(dists.get(k), d)
+    rebuilt = []
+    for t in trials:
+        if all(k in t.params for k in dists):
+            rebuilt.append(optuna.trial.create_trial(params=t.params, distributions={k: dists[k] for k in t.params},
+                                                     value=t.value))
+    holder = type("Holder", (), {"direction": data.direction})()
+    result = _importances(holder, "inner trials of every arm", rebuilt)
+    result.total = total
+    return result
+
+
+def _widen(old, new):
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    if old is None:
+        return new
+    if isinstance(old, CategoricalDistribution) and isinstance(new, CategoricalDistribution):
+        return CategoricalDistribution(list(dict.fromkeys([*old.choices, *new.choices])))
+    if isinstance(old, FloatDistribution) and isinstance(new, FloatDistribution):
+        return FloatDistribution(min(old.low, new.low), max(old.high, new.high), log=old.log)
+    if isinstance(old, IntDistribution) and isinstance(new, IntDistribution):
+        return IntDistribution(min(old.low, new.low), max(old.high, new.high), log=old.log)
+    return old
