@@ -118,10 +118,19 @@ def test_list_shows_every_registered_name():
         assert name in proc.stdout
 
 
+def test_list_baselines_shows_each_tasks_baselines():
+    proc = harness_cli("list", "baselines", cwd=REPO_ROOT)
+    assert proc.returncode == 0, proc.stderr
+    for name in ["translation.copy_source", "translation.best_target", "forecasting.seasonal_naive", "forecasting.linear",
+                 "captioning.best_caption", "captioning.most_frequent_caption"]:
+        assert name in proc.stdout
+    assert "tasks" not in proc.stdout.split("\n", 1)[0]  # only the kind asked for
+
+
 def test_help_lists_every_command():
     proc = harness_cli("--help", cwd=REPO_ROOT)
     assert proc.returncode == 0
-    for command in ["run-study", "report", "studies", "list", "dashboard", "download"]:
+    for command in ["run-study", "report", "rescore", "studies", "list", "dashboard", "download"]:
         assert command in proc.stdout
 
 
