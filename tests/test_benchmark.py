@@ -243,3 +243,23 @@ def test_unknown_problem_is_refused_with_a_suggestion(tmp_path):
     assert "benchmark 'bench' has no problem 'numbers-smal' (did you mean 'numbers-small'" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "s.db").exists()
+
+
+def test_three_problems_give_friedman_and_a_critical_difference_analysis(tmp_path):
+    spec = (SPEC.replace('attention = ["dot", "additive"]', 'attention = ["dot", "general", "additive"]')
+            .replace('schedule = ["constant", "cosine"]', 'schedule = "cosine"')
+            .replace('factors = ["attention", "schedule"]', 'factors = ["attention"]')
+            .replace("inner_trials = 2", "inner_trials = 1").replace("seeds = 3", "seeds = 2"))
+    spec += ('\n[[benchmark.problems]]\nname = "numbers-tiny"\ndataset = { name = "numbers-en-de", train_size = 150, '
+             'valid_size = 40, test_size = 40, max_number = 299, vocab_size = 64 }\n')
+    (tmp_path / "b3.toml").write_text(spec)
+    url = f"sqlite:///{tmp_path / 'b3.db'}"
+    proc = harness_cli("benchmark", "b3.toml", "--storage", url, "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = harness_cli("report", "bench", "--storage", url, "--out", str(tmp_path / "r" / "bench.md"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "r" / "bench.md").read_text()
+    across = text.split("## Across problems", 1)[1].split("## Reproducibility", 1)[0]
+    assert "Friedman test over 3 problems: p " in across and "Nemenyi critical difference" in across
+    significant = "no post-hoc comparison is made" not in across
+    assert ("critical-difference diagram" in across) == significant == (tmp_path / "r" / "bench" / "cd.png").is_file()
