@@ -492,6 +492,7 @@ def evaluate_best(study: optuna.Study, spec: StudySpec, task: Task, data: Any, t
     Returns:
         The best trial's test metrics, or ``None`` when no trial is complete.
     """
+    from harness.baselines import baseline_names
     from harness.storage import output_keys, put_output, study_system_attrs
 
     _, best_number = _best(study)
@@ -500,7 +501,8 @@ def evaluate_best(study: optuna.Study, spec: StudySpec, task: Task, data: Any, t
     stored_outputs = set(output_keys(study_system_attrs(study)))
     if "references.test" not in stored_outputs:
         put_output(study, "references.test", task.references(data, "test"))
-    if "baselines" not in study.user_attrs:
+    stored = study.user_attrs.get("baselines")
+    if stored is None or (not stored.get("rows") and baseline_names(task.name)):  # none yet, or newly registered
         store_baselines(study, task, data, spec, quiet=quiet)
     best = study.best_trial
     result = study.user_attrs.get("test_result")

@@ -85,9 +85,12 @@ def baselines_table(record: dict[str, Any], metrics: list[str]) -> pd.DataFrame:
 
 
 def settings_text(settings: dict[str, Any], width: int = 80) -> str:
-    """``key=value`` pairs, long strings quoted and cut to ``width`` characters."""
+    """``key=value`` pairs, long strings quoted and cut to ``width`` characters; ``valid_*`` values are left to the
+    validation column."""
     parts = []
     for key, value in settings.items():
+        if key.startswith("valid_"):  # the validation column shows it
+            continue
         if isinstance(value, float):
             text = f"{value:.4g}"
         elif isinstance(value, str):

@@ -105,7 +105,7 @@ def _baselines(data: StudyData) -> str:
                    + md_table(B.families_table(families, record, data.metric, data.maximize, metrics)))
     if record and record.get("rows"):
         out.append(B.intro(record) + "\n\n" + md_table(B.baselines_table(record, metrics)))
-    elif test:
+    elif test and not record:
         out.append("No trivial baselines are stored for this study (it was run before baselines were part of the "
                    "test evaluation); rerun `harness run-study` with the same spec to add them.")
     return "\n\n".join(out)
