@@ -113,6 +113,13 @@ def test_report_of_a_missing_study_lists_the_studies(storage, tmp_path):
     assert "studies there: tiny" in proc.stderr and not (tmp_path / "reports").exists()
 
 
+def test_rescore_of_a_missing_study_lists_the_studies(storage, tmp_path):
+    before = digest(storage)
+    proc = harness_cli("rescore", "tinny", "--storage", f"sqlite:///{storage}", cwd=tmp_path)
+    assert proc.returncode == 2 and "no study 'tinny'" in proc.stderr and "did you mean 'tiny'" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and digest(storage) == before
+
+
 def test_dashboard_port_in_use(storage, tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
