@@ -43,11 +43,11 @@ def _fill(storage) -> optuna.Study:
 
 
 def _norm(trial) -> str:
-    """Every field of a frozen trial, attributes in key order (a storage may return them in any order), as
-    text (so that NaN equals NaN)."""
+    """Every field of a frozen trial, attributes and intermediate values in key order (a storage may return them
+    in any order: PostgreSQL does for intermediate values), as text (so that NaN equals NaN)."""
     return repr((trial.number, trial.state, trial.values, trial.datetime_start, trial.datetime_complete, trial.params,
                  trial.distributions, sorted(trial.user_attrs.items()), sorted(trial.system_attrs.items()),
-                 trial.intermediate_values, trial._trial_id))
+                 sorted(trial.intermediate_values.items()), trial._trial_id))
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
