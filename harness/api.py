@@ -28,6 +28,8 @@ def run_study(
     seed: int | None = None,
     quiet: bool = False,
     workers: int = 1,
+    device: str | None = None,
+    precision: str | None = None,
 ):
     """Run or resume a study until it holds ``n_trials`` finished trials; see :func:`harness.study.run_study`.
 
@@ -38,18 +40,20 @@ def run_study(
         data_dir: Folder with the datasets that need files; default ``$HARNESS_DATA_DIR`` or ``./data``.
         quiet: No progress output.
         workers: Worker processes on this machine sharing the storage.
+        device, precision: Override ``[budget] device`` / ``precision`` (see :mod:`harness.device`).
 
     Returns:
         :class:`harness.study.RunSummary`.
 
     Raises:
-        BadInputError: bad spec, data or storage; nothing is written to the storage.
+        BadInputError: bad spec, data, storage, device or precision; nothing is written to the storage.
     """
     from harness.study import run_study as _run
 
     if not isinstance(spec, StudySpec):
         spec = load_spec(spec)
-    spec = spec.with_overrides(name=study_name, n_trials=n_trials, timeout=timeout, seed=seed)
+    spec = spec.with_overrides(name=study_name, n_trials=n_trials, timeout=timeout, seed=seed, device=device,
+                               precision=precision)
     return _run(spec, storage=storage, data_dir=data_dir, quiet=quiet, workers=workers)
 
 
@@ -62,10 +66,13 @@ def benchmark(
     seed: int | None = None,
     quiet: bool = False,
     problems: list[str] | None = None,
+    device: str | None = None,
+    precision: str | None = None,
 ):
     """Run or resume a benchmark (equal-budget arms, seeded re-runs); see :mod:`harness.benchmark`.
 
-    ``problems`` runs only the named problems (for example one per process or machine on a shared storage).
+    ``problems`` runs only the named problems (for example one per process or machine on a shared storage);
+    ``device`` and ``precision`` override ``[budget]`` (and every problem's own budget).
 
     Returns:
         :class:`harness.benchmark.BenchmarkSummary`.
@@ -77,7 +84,7 @@ def benchmark(
 
     if not isinstance(spec, StudySpec):
         spec = load_spec(spec)
-    spec = spec.with_overrides(name=study_name, seed=seed)
+    spec = spec.with_overrides(name=study_name, seed=seed, device=device, precision=precision)
     return run_benchmark(spec, storage=storage, data_dir=data_dir, quiet=quiet, only=problems)
 
 

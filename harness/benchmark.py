@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import SpecError, SpecMismatchError, hint_suffix
-from harness.spec import StudySpec, parse_spec, problems, resolve_threads
+from harness.spec import StudySpec, parse_spec, problems, resolve_threads, threads_source
 from harness.storage import display_url, open_storage, put_series, storage_url
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ def _describe(study: optuna.Study, spec: StudySpec) -> optuna.Study:
         "benchmark": True, "task": spec.study.task, "dataset": spec.dataset.name, "metric": spec.metric,
         "direction": spec.direction, "factors": spec.benchmark.factors,
         "arms": [a.values for a in arms(spec)], "problems": [name for name, _ in problems(spec)],
-        "environment": environment(resolve_threads(spec)),
+        "environment": environment(resolve_threads(spec), spec.to_placement(), threads_from=threads_source(spec)),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "spec": spec.to_dict(), "spec_identity": spec.identity(),
     }
@@ -173,6 +173,8 @@ def run_benchmark(
         raise SpecError(f"spec '{spec.name}' has no [benchmark] table; use `harness run-study` for a single study")
     selected = _select(spec, only)
     started = time.perf_counter()
+    for _, problem in selected:  # a device that is not there, or a precision it cannot do: refused first
+        problem.to_placement()
     threads = resolve_threads(spec)
     torch.set_num_threads(threads)
     for _, problem in selected:  # every dataset is checked before anything is written
@@ -283,7 +285,7 @@ def _seed_run(parent, task, data, problem: StudySpec, name: str, arm: Arm, inner
     from optuna.trial import TrialState
 
     from harness.storage import put_output
-    from harness.training import fit
+    from harness.study import evaluate_on, retrain
 
     config = inner.trial.user_attrs["config"]
     seed = problem.study.seed + SEED_OFFSET + k
@@ -293,14 +295,12 @@ def _seed_run(parent, task, data, problem: StudySpec, name: str, arm: Arm, inner
                              "inner_study": inner.study, "threads": threads}
     result, outputs = None, None
     try:  # the parent trial is created only afterwards, so a killed process leaves no running trial behind
-        result = fit(task, data, config, problem.to_budget(), metric=problem.metric, direction=problem.direction,
-                     seed=seed, keep_best_state=True)
-        attrs.update(best_epoch=result.best_epoch, param_count=result.param_count)
+        model, result = retrain(task, data, config, problem, seed=seed)
+        attrs.update(best_epoch=result.best_epoch, param_count=result.param_count,
+                     device=problem.to_placement().describe())
         if result.best_state is None or not math.isfinite(result.value):
             raise RuntimeError(result.reason or "no epoch with a finite validation value")
-        model = task.build_model(config, data)
-        model.load_state_dict(result.best_state)
-        metrics, outputs = task.evaluate_outputs(model, data, "test")
+        metrics, outputs = evaluate_on(model, task, data, "test", problem.to_placement())
         valid = next((row for row in result.history if row.get("epoch") == result.best_epoch), {})
         attrs["valid"] = {m: v for m, v in valid.items() if m in task.metrics}
         attrs["test"] = {m: (v if math.isfinite(v) else None) for m, v in metrics.items()}

@@ -50,6 +50,10 @@ def interruptible(command):
 
 
 StorageOpt = Annotated[str | None, typer.Option("--storage", help="SQLAlchemy URL [default: $HARNESS_STORAGE or sqlite:///harness.db]")]
+DeviceOpt = Annotated[str | None, typer.Option(
+    "--device", help="auto, cpu, cuda, cuda:N or mps; overrides [budget] device [default: the spec's, else auto]")]
+PrecisionOpt = Annotated[str | None, typer.Option(
+    "--precision", help="fp32, bf16, fp16 or auto (mixed precision); overrides [budget] precision [default: fp32]")]
 
 
 @app.command("run-study")
@@ -65,6 +69,8 @@ def run_study(
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="override [study] seed")] = None,
     workers: Annotated[int, typer.Option("--workers", help="worker processes on this machine sharing the storage")] = 1,
+    device: DeviceOpt = None,
+    precision: PrecisionOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress output")] = False,
 ) -> None:
     """Run a study, or resume it until it holds N finished (complete or pruned) trials."""
@@ -72,7 +78,8 @@ def run_study(
 
     set_quiet(quiet)
     summary = api.run_study(spec, storage=storage, study_name=study_name, n_trials=n_trials, timeout=timeout,
-                            data_dir=data_dir, seed=seed, quiet=quiet, workers=workers)
+                            data_dir=data_dir, seed=seed, quiet=quiet, workers=workers, device=device,
+                            precision=precision)
     best = "-" if summary.best_value is None else f"{summary.best_value:.4g} (trial {summary.best_trial})"
     console.print(f"Study '{summary.study_name}': {summary.finished}/{summary.target} trials finished "
                   f"({summary.ran} this run, {summary.seconds:.0f} s); best {best}. "
@@ -94,13 +101,15 @@ def benchmark(
         list[str] | None,
         typer.Option("--problem", help="run only this problem (repeatable); e.g. one problem per process on one storage"),
     ] = None,
+    device: DeviceOpt = None,
+    precision: PrecisionOpt = None,
 ) -> None:
     """Run a benchmark: every arm tuned with the same budget, its best configuration re-run on seeds; resumable."""
     from harness import api
 
     set_quiet(quiet)
     summary = api.benchmark(spec, storage=storage, study_name=study_name, data_dir=data_dir, seed=seed, quiet=quiet,
-                              problems=problem)
+                              problems=problem, device=device, precision=precision)
     console.print(f"Benchmark '{summary.name}': {summary.arms} arms x {summary.problems} problem(s), "
                   f"{summary.seed_runs} seeded re-runs ({summary.seed_runs_this_run} this run, {summary.seconds:.0f} s). "
                   f"Next: harness report {summary.name}", markup=False)

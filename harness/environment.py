@@ -44,16 +44,37 @@ def git_commit(path: Path | None = None) -> str | None:
         return None
 
 
-def environment(threads: int) -> dict[str, Any]:
-    """JSON-able description of this machine and software, for the study's metadata."""
+def environment(threads: int, placement: Any = None, *, threads_from: str | None = None) -> dict[str, Any]:
+    """JSON-able description of this machine and software, for the study's metadata.
+
+    Args:
+        threads: Torch threads of each trial.
+        placement: The :class:`~harness.device.Placement` trials train on (device, precision, compile); its
+            record and the GPUs this process sees (count, names, CUDA and cuDNN versions) are included.
+        threads_from: Where ``threads`` came from, in words (the spec, or the cores available).
+    """
     import os
 
-    return {
+    from harness import SET_OMP_WAIT_POLICY
+    from harness.spec import available_cores
+
+    record = {
         "python": platform.python_version(),
         "packages": {name: package_version(name) for name in PACKAGES},
         "git_commit": git_commit(),
         "platform": platform.platform(),
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
+        "cpu_cores_available": available_cores(),
         "torch_threads": threads,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "omp_wait_policy_from": "harness (passive unless set)" if SET_OMP_WAIT_POLICY else "the environment",
     }
+    if threads_from:
+        record["torch_threads_from"] = threads_from
+    if placement is not None:
+        from harness.device import gpu_environment
+
+        record.update(placement.describe())
+        record.update(gpu_environment())
+    return record

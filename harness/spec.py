@@ -77,11 +77,27 @@ class DatasetSection(_Open):
     name: str
 
 
+#: ``[budget]`` keys that say where trials train, not what they train: run control, inherited by benchmark problems.
+PLACEMENT_KEYS = ("device", "precision", "compile")
+
+
 class BudgetSection(_Strict):
     max_epochs: int = Field(10, ge=1, le=10_000)
     max_train_examples: int | None = Field(None, ge=1)
     max_valid_examples: int | None = Field(None, ge=1)
-    threads: int | None = Field(None, ge=1, le=1024, description="torch threads; default: CPU cores available")
+    threads: int | None = Field(None, ge=1, le=1024,
+                                description="torch threads; default: the CPU cores this process may use, divided by workers")
+    device: str = Field("auto", description="auto (CUDA if available, else CPU), cpu, cuda, cuda:N or mps")
+    precision: Literal["fp32", "bf16", "fp16", "auto"] = Field(
+        "fp32", description="fp32, or automatic mixed precision in bf16 / fp16; auto: bf16 or fp16 on CUDA, else fp32")
+    compile: bool = Field(False, description="train through torch.compile (off: compiling costs minutes per trial)")
+
+    @field_validator("device")
+    @classmethod
+    def _device_form(cls, value: str) -> str:
+        from harness.device import check_device_name
+
+        return check_device_name(value)
 
 
 class SamplerSection(_Open):
@@ -167,6 +183,22 @@ class StudySpec(_Strict):
     benchmark: BenchmarkSection | None = None
     run: RunSection = RunSection()
 
+    @model_validator(mode="after")
+    def _problems_train_where_the_spec_does(self) -> StudySpec:
+        """A benchmark problem's own ``budget`` takes the spec's device, precision and compile unless it sets them."""
+        if self.benchmark is None or not self.benchmark.problems:
+            return self
+        problems = []
+        for problem in self.benchmark.problems:
+            budget = problem.budget
+            if budget is not None and any(k not in budget.model_fields_set for k in PLACEMENT_KEYS):
+                inherited = {k: getattr(self.budget, k) for k in PLACEMENT_KEYS if k not in budget.model_fields_set}
+                budget = BudgetSection(**{**budget.model_dump(exclude_unset=True), **inherited})
+                problem = problem.model_copy(update={"budget": budget})
+            problems.append(problem)
+        object.__setattr__(self, "benchmark", self.benchmark.model_copy(update={"problems": problems}))
+        return self
+
     @property
     def name(self) -> str:
         return self.study.name
@@ -187,6 +219,16 @@ class StudySpec(_Strict):
         b = self.budget
         return Budget(b.max_epochs, b.max_train_examples, b.max_valid_examples)
 
+    def to_placement(self):
+        """The :class:`~harness.device.Placement` of ``[budget] device``, ``precision`` and ``compile``.
+
+        Raises:
+            DeviceError: the device is not available, or cannot do the precision.
+        """
+        from harness.device import placement
+
+        return placement(self.budget.device, self.budget.precision, self.budget.compile)
+
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain data, with extra options inline (the TOML layout)."""
         return json.loads(self.model_dump_json())
@@ -195,20 +237,29 @@ class StudySpec(_Strict):
         """What must not change when a study is resumed: everything but run control.
 
         ``study.n_trials``, ``study.timeout``, ``study.description``, ``study.test`` (what is evaluated after
-        the search), ``budget.threads`` and the ``[run]`` table may change between runs of the same study; any
-        other difference is a different experiment.
+        the search), ``budget.threads``, ``budget.device``, ``budget.compile`` and the ``[run]`` table may change
+        between runs of the same study; any other difference is a different experiment. ``budget.precision``
+        counts only when it is not fp32 (mixed precision changes the numbers; studies from before the setting
+        existed are fp32).
         """
         data = self.to_dict()
         for key in ("n_trials", "timeout", "description", "test"):
             data["study"].pop(key, None)
-        data["budget"].pop("threads", None)
+        for key in ("threads", "device", "compile") + (("precision",) if self.budget.precision == "fp32" else ()):
+            data["budget"].pop(key, None)
         data.pop("run", None)
         return data
 
-    def with_overrides(self, **changes: Any) -> StudySpec:
-        """A copy with ``study`` fields replaced (``n_trials``, ``timeout``, ``seed``, ``name``), re-validated."""
+    def with_overrides(self, *, device: str | None = None, precision: str | None = None, **changes: Any) -> StudySpec:
+        """A copy with ``study`` fields replaced (``n_trials``, ``timeout``, ``seed``, ``name``) and ``[budget]``
+        ``device`` / ``precision`` (also in every benchmark problem's own budget), re-validated; ``None`` keeps a value."""
         data = self.to_dict()
         data["study"].update({k: v for k, v in changes.items() if v is not None})
+        where = {k: v for k, v in (("device", device), ("precision", precision)) if v is not None}
+        data["budget"].update(where)
+        for problem in (data.get("benchmark") or {}).get("problems") or []:
+            if problem.get("budget"):
+                problem["budget"].update(where)
         return parse_spec(data, source="command line")
 
 
@@ -338,7 +389,7 @@ def problem_spec(spec: StudySpec, name: str, source: str = "<spec>") -> StudySpe
     problem = next(p for p in spec.benchmark.problems if p.name == name)
     data = spec.to_dict()
     data["dataset"] = problem.dataset.model_dump()
-    if problem.budget is not None:
+    if problem.budget is not None:  # replaces the spec's (its device, precision and compile are inherited on parsing)
         data["budget"] = problem.budget.model_dump()
     data["benchmark"] = None
     return parse_spec(data, source=f"{source}: [[benchmark.problems]] {name}")
@@ -386,16 +437,30 @@ def _check_strategy(source: str, table: str, name: str, options: dict[str, Any],
             raise SpecError(f"{source}: {unknown_name_message('key', key, listed, f'in [{table}] for {name}')}")
 
 
-def resolve_threads(spec: StudySpec) -> int:
-    """Torch threads for a trial: the spec's, else the CPU cores this process may use."""
+def available_cores() -> int:
+    """CPU cores this process may run on (``os.sched_getaffinity``: a container's or ``taskset``'s limit), else
+    ``os.cpu_count()``."""
     import os
 
-    if spec.budget.threads:
-        return spec.budget.threads
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def resolve_threads(spec: StudySpec, workers: int = 1) -> int:
+    """Torch threads of each of ``workers`` processes: the spec's ``[budget] threads`` (for the whole run, shared
+    among the workers), else the CPU cores this process may use divided among them; at least 1."""
+    total = spec.budget.threads or available_cores()
+    return max(1, total // max(1, workers))
+
+
+def threads_source(spec: StudySpec, workers: int = 1) -> str:
+    """In words, where :func:`resolve_threads` took its number from (stored with the study)."""
+    shared = f", divided among {workers} workers" if workers > 1 else ""
+    if spec.budget.threads:
+        return f"[budget] threads = {spec.budget.threads}{shared}"
+    return f"{available_cores()} CPU cores available to the process{shared}"
 
 
 __all__ = ["StudySpec", "load_spec", "parse_spec", "build_space", "dataset_options", "resolve_threads", "BadInputError"]

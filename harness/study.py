@@ -222,8 +222,9 @@ def open_study(spec: StudySpec, storage: str | None, *, create: bool, worker: in
     return study, True
 
 
-def _write_metadata(study: optuna.Study, spec: StudySpec, task: Task, data: Any, threads: int) -> None:
+def _write_metadata(study: optuna.Study, spec: StudySpec, task: Task, data: Any, threads: int, workers: int = 1) -> None:
     from harness.environment import environment
+    from harness.spec import threads_source
 
     space = build_space(spec)
     attrs = {
@@ -236,7 +237,7 @@ def _write_metadata(study: optuna.Study, spec: StudySpec, task: Task, data: Any,
                     "options": spec.sampler.options},
         "pruner": {"name": spec.pruner.name, "options": spec.pruner.options},
         "budget": spec.budget.model_dump(),
-        "environment": environment(threads),
+        "environment": environment(threads, spec.to_placement(), threads_from=threads_source(spec, workers)),
         "data": task.describe(data),
         "search_space": space.describe(),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -273,22 +274,25 @@ def make_objective(spec: StudySpec, task: Task, data: Any, threads: int, progres
     """
     import optuna
 
-    from harness.training import fit
+    from harness.training import fit, seeded_model
 
     space = build_space(spec)
     budget = spec.to_budget()
+    place = spec.to_placement()
+    where = place.describe()
 
     def objective(trial: optuna.Trial) -> float:
         start = time.perf_counter()
         try:
             config = space.suggest(trial)
             seed = spec.study.seed + trial.number
-            for key, value in {"config": config, "seed": seed, "threads": threads, "worker": worker}.items():
+            for key, value in {"config": config, "seed": seed, "threads": threads, "worker": worker, "device": where}.items():
                 trial.set_user_attr(key, value)
             if progress is not None:
                 progress.trial_started(trial.number, config)
-            result = fit(task, data, config, budget, metric=spec.metric, direction=spec.direction, seed=seed,
-                         trial=trial, on_epoch=progress.epoch if progress is not None else None)
+            model = seeded_model(task, config, data, seed)
+            result = fit(task, model, data, config, budget, metric=spec.metric, direction=spec.direction, seed=seed,
+                         placement=place, trial=trial, on_epoch=progress.epoch if progress is not None else None)
         except InvalidConfigError as exc:
             trial.set_user_attr("pruned_reason", f"invalid configuration: {exc}")
             trial.set_user_attr("seconds", time.perf_counter() - start)
@@ -423,6 +427,7 @@ def run_study(
     if workers < 1:
         raise BadInputError(f"--workers must be at least 1, got {workers}")
     started = time.perf_counter()
+    spec.to_placement()  # a device that is not there, or a precision it cannot do: refused before anything runs
     threads = resolve_threads(spec)
     torch.set_num_threads(threads)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the progress display reports trials
@@ -430,7 +435,7 @@ def run_study(
     preflight(spec, task, data)
     study, created = open_study(spec, storage, create=True)
     if created:
-        _write_metadata(study, spec, task, data, threads)
+        _write_metadata(study, spec, task, data, resolve_threads(spec, workers), workers)
     else:
         _refresh_data_facts(study, task, data)
     for params in spec.enqueue:
@@ -509,7 +514,9 @@ def evaluate_best(study: optuna.Study, spec: StudySpec, task: Task, data: Any, t
     if not (result and result.get("trial") == best_number and result.get("outputs") in stored_outputs):
         result, model = evaluate_trial(study, best, spec, task, data, threads, quiet=quiet, what="best trial")
         study.set_user_attr("test_result", result)
-        for key, example in task.examples(model, data).items():
+        with spec.to_placement().autocast():
+            examples = task.examples(model, data)
+        for key, example in examples.items():
             study.set_user_attr(key, {"trial": best_number, **example})
     if spec.study.test == "best-per-family":
         evaluate_families(study, spec, task, data, threads, result, quiet=quiet)
@@ -550,18 +557,14 @@ def evaluate_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, spec: S
     """
     from harness.console import console
     from harness.storage import put_output
-    from harness.training import fit
 
     config = trial.user_attrs["config"]
     if not quiet:
         console.print(f"Evaluating {what} {trial.number} ({config.get('model', '?')}) on the test split (retraining its "
                       f"configuration, seed {trial.user_attrs['seed']})", markup=False)
     start = time.perf_counter()
-    result = fit(task, data, config, spec.to_budget(), metric=spec.metric, direction=spec.direction,
-                 seed=trial.user_attrs["seed"], keep_best_state=True)
-    model = task.build_model(config, data)
-    model.load_state_dict(result.best_state)
-    metrics, outputs = task.evaluate_outputs(model, data, "test")
+    model, result = retrain(task, data, config, spec, seed=trial.user_attrs["seed"])
+    metrics, outputs = evaluate_on(model, task, data, "test", spec.to_placement())
     key = f"trial.{trial.number}.test"
     put_output(study, key, outputs)
     record = {
@@ -573,6 +576,7 @@ def evaluate_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, spec: S
         "valid_value_retrained": _json_float(result.value),
         "seconds": time.perf_counter() - start,
         "threads": threads,
+        "device": spec.to_placement().describe(),
         "outputs": key,
     }
     if not quiet:
@@ -615,7 +619,6 @@ def attention_fallback(study: optuna.Study, spec: StudySpec, task: Task, data: A
     import optuna
 
     from harness.console import console
-    from harness.training import fit
 
     best_number = study.user_attrs.get("test_result", {}).get("trial")
     current = study.user_attrs.get("attention_example")
@@ -629,16 +632,33 @@ def attention_fallback(study: optuna.Study, spec: StudySpec, task: Task, data: A
         if not quiet:
             console.print(f"The best trial's model has no attention; retraining trial {trial.number}, the best complete "
                           "trial with attention, for the report's attention example", markup=False)
-        result = fit(task, data, trial.user_attrs["config"], spec.to_budget(), metric=spec.metric,
-                     direction=spec.direction, seed=trial.user_attrs["seed"], keep_best_state=True)
-        model = task.build_model(trial.user_attrs["config"], data)
-        model.load_state_dict(result.best_state)
-        example = task.examples(model, data)["attention_example"]
+        model, _ = retrain(task, data, trial.user_attrs["config"], spec, seed=trial.user_attrs["seed"])
+        with spec.to_placement().autocast():
+            example = task.examples(model, data)["attention_example"]
         why = (f"the best trial's model has no attention, so this is trial {trial.number}, the best complete trial "
                "with attention, retrained with its seed")
         example["description"] = f"{example.get('description') or 'attention weights'} ({why})"
         study.set_user_attr("attention_example", {"trial": trial.number, "fallback": True, **example})
         return
+
+
+def retrain(task: Task, data: Any, config: dict[str, Any], spec: StudySpec, *, seed: int):
+    """Train ``config`` again with ``seed`` on the spec's placement and return ``(model, result)``: the model holds
+    the weights of its best validation epoch (a :class:`~harness.training.FitResult` without them has none)."""
+    from harness.training import fit, seeded_model
+
+    model = seeded_model(task, config, data, seed)
+    result = fit(task, model, data, config, spec.to_budget(), metric=spec.metric, direction=spec.direction, seed=seed,
+                 placement=spec.to_placement(), keep_best_state=True)
+    if result.best_state is not None:
+        model.load_state_dict(result.best_state)
+    return model, result
+
+
+def evaluate_on(model: Any, task: Task, data: Any, split: str, place: Any) -> tuple[dict[str, float], Any]:
+    """``task.evaluate_outputs`` on ``split`` under the placement's autocast: ``(metrics, outputs)``."""
+    with place.autocast():
+        return task.evaluate_outputs(model, data, split)
 
 
 def _json_float(value: float) -> float | None:

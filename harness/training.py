@@ -6,6 +6,11 @@ trial's value is the objective at its best epoch (the checkpoint a practitioner 
 non-finite training loss ends the trial as pruned, with the reason stored. Learning curves, the
 learning rate applied at every optimizer step, epoch wall times (seconds) and the parameter count are
 stored on the trial as user attributes, so reports need nothing but the storage.
+
+The model trains on the :class:`~harness.device.Placement`'s device: batches are moved there, the forward
+pass, the loss and the validation run under autocast in the placement's precision, and fp16 scales the loss
+(:class:`torch.amp.GradScaler`; gradients are unscaled before clipping). Tasks move their evaluation inputs to
+the model's device and bring outputs back with ``.cpu()``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from harness.device import Placement, to_device
 from harness.registry import SCHEDULES
 from harness.schedules import Horizon, ScheduleRunner
 from harness.task import Budget, Task
@@ -58,11 +64,23 @@ class FitResult:
 
 
 def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and PyTorch; return a generator for data order."""
+    """Seed Python, NumPy and PyTorch; return a CPU generator for data order."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
+    return torch.Generator(device="cpu").manual_seed(seed)
+
+
+def seeded_model(task: Task, config: dict[str, Any], data: Any, seed: int) -> torch.nn.Module:
+    """Seed everything with ``seed`` (:func:`seed_everything`), then build ``task``'s model for ``config`` on the CPU.
+
+    The initial weights of a trial: :func:`fit` with the same ``seed`` then trains it reproducibly.
+
+    Raises:
+        InvalidConfigError: the configuration cannot be built (e.g. heads not dividing the hidden size).
+    """
+    seed_everything(seed)
+    return task.build_model(config, data)
 
 
 def build_optimizer(model: torch.nn.Module, config: dict[str, Any]) -> torch.optim.Optimizer:
@@ -78,6 +96,7 @@ def steps_per_epoch(n_batches: int, accum: int) -> int:
 
 def fit(
     task: Task,
+    model: torch.nn.Module,
     data: Any,
     config: dict[str, Any],
     budget: Budget,
@@ -85,24 +104,32 @@ def fit(
     metric: str,
     direction: str,
     seed: int,
+    placement: Placement | None = None,
     trial: optuna.Trial | None = None,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     keep_best_state: bool = False,
 ) -> FitResult:
-    """Train ``task``'s model for ``config`` and evaluate it after every epoch.
+    """Train ``model`` (built by ``task`` for ``config``) and evaluate it after every epoch.
+
+    Reproducible when ``model`` comes from :func:`seeded_model` with the same ``seed`` and nothing draws random
+    numbers in between: the global generators then continue from where the build left them (dropout), and the
+    data order comes from a CPU generator seeded with ``seed``.
 
     Args:
-        task: The task (data, model, loss, metrics).
+        task: The task (data, loss, metrics).
+        model: The model to train, in place; moved to ``placement``'s device (it stays there).
         data: What ``task.prepare`` returned.
         config: The trial's whole configuration (model, schedule and training parameters).
         budget: Epochs (the pruners' resource) and data fidelity.
         metric: Objective metric, one of ``task.metrics``.
         direction: ``"maximize"`` or ``"minimize"``.
-        seed: Seeds weights, dropout and data order.
+        seed: Seeds the data order (weights and dropout: see above).
+        placement: Device, precision (autocast for the forward pass, loss and evaluation; a gradient scaler
+            for fp16) and ``torch.compile``; default the CPU in fp32.
         trial: If given, each epoch is reported and may be pruned (``optuna.TrialPruned`` is raised
             after the result so far is stored on the trial).
         on_epoch: Called with ``(epoch, metrics)`` after each epoch (progress display).
-        keep_best_state: Keep a copy of the weights at the best epoch.
+        keep_best_state: Keep a copy of the weights at the best epoch (on the CPU).
 
     Returns:
         :class:`FitResult`.
@@ -111,22 +138,28 @@ def fit(
         optuna.TrialPruned: the pruner stopped the trial, or the loss became non-finite.
         ValueError: the configuration does not fit the data (e.g. warmup longer than training).
     """
-    generator = seed_everything(seed)
-    model = task.build_model(config, data)
+    place = placement or Placement()
+    device = place.torch_device
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    model.to(device)
+    trained = torch.compile(model) if place.compile else model
     optimizer = build_optimizer(model, config)
+    scaler = place.grad_scaler()
     batches = list(task.train_batches(data, config["batch_size"], generator))  # epoch 1; fixes the horizon
     horizon = Horizon(steps_per_epoch(len(batches), config["grad_accum_steps"]), budget.max_epochs)
     schedule = SCHEDULES.get(config["schedule"])
     runner = ScheduleRunner(schedule, optimizer, config, horizon)
     result = FitResult(param_count=sum(p.numel() for p in model.parameters() if p.requires_grad))
     better = (lambda a, b: a > b) if direction == "maximize" else (lambda a, b: a < b)
+    step = _Step(task, trained, model, optimizer, scaler, runner, place, config, result.lr_per_step)
     try:
         for epoch in range(1, budget.max_epochs + 1):
             start = time.perf_counter()
             if epoch > 1:
                 batches = list(task.train_batches(data, config["batch_size"], generator))
-            train_loss = _train_epoch(task, model, batches, optimizer, runner, config, result.lr_per_step)
-            metrics = task.evaluate(model, data, "valid")
+            train_loss = step.epoch(batches)
+            with place.autocast():
+                metrics = task.evaluate(model, data, "valid")
             runner.after_epoch(metrics["loss"])
             row = {"epoch": epoch, "train_loss": train_loss, **metrics, "seconds": time.perf_counter() - start}
             result.history.append(row)
@@ -134,7 +167,7 @@ def fit(
             if math.isfinite(value) and (result.best_epoch == 0 or better(value, result.value)):
                 result.value, result.best_epoch = value, epoch
                 if keep_best_state:
-                    result.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    result.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             if on_epoch is not None:
                 on_epoch(epoch, row)
             if trial is not None:
@@ -147,25 +180,44 @@ def fit(
     return result
 
 
-def _train_epoch(task, model, batches, optimizer, runner, config, lr_log) -> float:
-    model.train()
-    accum, clip = config["grad_accum_steps"], config["grad_clip"]
-    total, count, pending = 0.0, 0, 0
-    optimizer.zero_grad(set_to_none=True)
-    for i, batch in enumerate(batches):
-        loss, n = task.loss(model, batch)
-        if not torch.isfinite(loss):
-            raise NonFiniteLoss(f"non-finite training loss ({loss.item()}) at optimizer step {len(lr_log) + 1}")
-        (loss / accum).backward()
-        total += loss.item() * n
-        count += n
-        pending += 1
-        if pending == accum or i == len(batches) - 1:
-            if clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-            lr_log.append(runner.lr)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            runner.after_optimizer_step()
-            pending = 0
-    return total / max(1, count)
+@dataclass
+class _Step:
+    """One epoch of optimizer steps: batches to the device, forward and loss under autocast, gradient accumulation,
+    (fp16) loss scaling, clipping on unscaled gradients, the LR of every step logged."""
+
+    task: Task
+    trained: torch.nn.Module  # the module the forward pass runs through (compiled or not)
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scaler: Any
+    runner: ScheduleRunner
+    place: Placement
+    config: dict[str, Any]
+    lr_log: list[float]
+
+    def epoch(self, batches: list[Any]) -> float:
+        self.model.train()
+        accum, clip = self.config["grad_accum_steps"], self.config["grad_clip"]
+        device = self.place.torch_device
+        total, count, pending = 0.0, 0, 0
+        self.optimizer.zero_grad(set_to_none=True)
+        for i, batch in enumerate(batches):
+            with self.place.autocast():
+                loss, n = self.task.loss(self.trained, to_device(batch, device))
+            if not torch.isfinite(loss):
+                raise NonFiniteLoss(f"non-finite training loss ({loss.item()}) at optimizer step {len(self.lr_log) + 1}")
+            self.scaler.scale(loss / accum).backward()
+            total += loss.item() * n
+            count += n
+            pending += 1
+            if pending == accum or i == len(batches) - 1:
+                if clip > 0:
+                    self.scaler.unscale_(self.optimizer)
+                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+                self.lr_log.append(self.runner.lr)
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                self.optimizer.zero_grad(set_to_none=True)
+                self.runner.after_optimizer_step()
+                pending = 0
+        return total / max(1, count)

@@ -86,6 +86,8 @@ def bench(tmp_path_factory):
             killed_after = len(runs)
             break
     proc.wait(timeout=60)
+    if killed_after is not None:  # another re-run may have finished between the count and the kill
+        killed_after = sum(t.state.name == "COMPLETE" for t in optuna.load_study(study_name="bench", storage=url).trials)
     resumed = harness_cli("benchmark", "bench.toml", "--storage", url, cwd=folder)
     assert resumed.returncode == 0, resumed.stderr
     return {"folder": folder, "url": url, "killed_after": killed_after, "stdout": resumed.stdout}

@@ -16,7 +16,7 @@ from sklearn.datasets import load_diabetes
 from harness.storage import get_series, open_storage
 from harness.study import store_result
 from harness.task import Budget, Task
-from harness.training import fit
+from harness.training import fit, seeded_model
 from tests.conftest import ValidOnlyRegression
 
 CONFIG = {"schedule": "cosine", "min_lr_ratio": 0.0, "lr": 0.05, "optimizer": "adam", "weight_decay": 0.0,
@@ -72,7 +72,9 @@ def task_and_data():
 
 
 def run(task, data, epochs=5, seed=0, **changes):
-    return fit(task, data, {**CONFIG, **changes}, Budget(epochs), metric="mse", direction="minimize", seed=seed)
+    config = {**CONFIG, **changes}
+    return fit(task, seeded_model(task, config, data, seed), data, config, Budget(epochs), metric="mse",
+               direction="minimize", seed=seed)
 
 
 def test_training_learns_and_records_every_epoch(task_and_data):
@@ -106,7 +108,8 @@ def test_nan_in_the_data_ends_the_trial_as_pruned_with_the_reason_stored(task_an
     data = {**data, "train": (X, y)}
     study = optuna.create_study(storage=open_storage(f"sqlite:///{tmp_path / 'nan.db'}", write=True), study_name="nan")
     trial = study.ask()
-    result = fit(task, data, CONFIG, Budget(3), metric="mse", direction="minimize", seed=0, trial=trial)
+    result = fit(task, seeded_model(task, CONFIG, data, 0), data, CONFIG, Budget(3), metric="mse", direction="minimize",
+                 seed=0, trial=trial)
     assert result.stopped == "non-finite loss"
     assert "non-finite training loss (nan) at optimizer step" in result.reason
     store_result(trial, result, 0.1)
@@ -123,6 +126,8 @@ def test_pruner_stops_a_trial_and_it_is_reported_per_epoch(task_and_data, tmp_pa
     study = optuna.create_study(storage=open_storage(url, write=True), study_name="p",
                                 pruner=optuna.pruners.ThresholdPruner(upper=0.5))
     trial = study.ask()
-    result = fit(task, data, {**CONFIG, "lr": 1e-5}, Budget(5), metric="mse", direction="minimize", seed=0, trial=trial)
+    config = {**CONFIG, "lr": 1e-5}
+    result = fit(task, seeded_model(task, config, data, 0), data, config, Budget(5), metric="mse", direction="minimize",
+                 seed=0, trial=trial)
     assert result.stopped == "pruned" and result.reason == "pruned by the pruner after epoch 1"
     assert trial.storage.get_trial(trial._trial_id).intermediate_values == {1: result.history[0]["mse"]}

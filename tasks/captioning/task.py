@@ -121,8 +121,10 @@ class CaptioningTask(Task):
 
         def encode(split: ImageSplit, limit: int | None) -> Split:
             n = len(split.ids) if limit is None else min(limit, len(split.ids))
-            images = (torch.from_numpy(split.pixels[:n]).float() / 255.0 - torch.tensor(mean).float().view(1, -1, 1, 1)) \
-                / torch.tensor(std).float().view(1, -1, 1, 1)
+            cpu = torch.device("cpu")
+            shift = torch.tensor(mean, device=cpu).float().view(1, -1, 1, 1)
+            scale = torch.tensor(std, device=cpu).float().view(1, -1, 1, 1)
+            images = (torch.from_numpy(split.pixels[:n]).float() / 255.0 - shift) / scale
             references = [[" ".join(tokenize(c)) for c in caps] for caps in split.captions[:n]]
             pairs = [(i, vocab.encode(c)[: options.max_len - 1]) for i, caps in enumerate(split.captions[:n]) for c in caps]
             return Split(images, split, references, [(i, ids) for i, ids in pairs if ids])
@@ -188,7 +190,7 @@ class CaptioningTask(Task):
     def train_batches(self, data: CaptionData, batch_size: int, generator: Any) -> Iterator[Any]:
         import torch
 
-        order = torch.randperm(len(data.train.pairs), generator=generator).tolist()
+        order = torch.randperm(len(data.train.pairs), generator=generator, device="cpu").tolist()
         for i in range(0, len(order), batch_size):
             images, captions_in, captions_out = collate(data.train, [data.train.pairs[j] for j in order[i : i + batch_size]])
             if data.augment_shift:
@@ -210,23 +212,20 @@ class CaptioningTask(Task):
 
     # -- evaluation ---------------------------------------------------------------------------------
     def caption(self, model, data: CaptionData, split: Split, batch_size: int = 100):
-        """Decoded captions (strings) and, per image, the words and their attention over regions."""
-        import torch
-
+        """Decoded captions (strings) and, per image, the words and their attention over regions (CPU float32)."""
+        from harness.device import evaluating
         from harness.models.captioning import beam_search
 
         beam = model.config.beam_size
         texts, words, weights = [], [], []
-        model.eval()
-        with torch.no_grad():
+        with evaluating(model) as device:
             for i in range(0, split.images.shape[0], batch_size):
-                tokens, attention = beam_search(model, split.images[i : i + batch_size], beam, data.max_len)
-                for row, att in zip(tokens.tolist(), attention):
+                tokens, attention = beam_search(model, split.images[i : i + batch_size].to(device), beam, data.max_len)
+                for row, att in zip(tokens.tolist(), attention.float().cpu()):
                     w = data.vocab.words(row)
                     texts.append(data.vocab.decode(row))
                     words.append(w)
                     weights.append(att[: len(w)])
-        model.train()
         return texts, words, weights
 
     def predict(self, model, data: CaptionData, split: Literal["valid", "test"]) -> dict[str, list[str]]:
@@ -259,20 +258,19 @@ class CaptioningTask(Task):
 
     def model_scores(self, model, data: CaptionData, split: Literal["valid", "test"]) -> dict[str, float]:
         """Teacher-forced cross-entropy per word (nats) over every (image, reference) pair."""
-        import torch
         import torch.nn.functional as F
 
+        from harness.device import evaluating, to_device
+
         part = data.valid if split == "valid" else data.test
-        model.eval()
         total, count = 0.0, 0
-        with torch.no_grad():
+        with evaluating(model) as device:
             for i in range(0, len(part.pairs), 200):
-                images, captions_in, captions_out = collate(part, part.pairs[i : i + 200])
+                images, captions_in, captions_out = to_device(collate(part, part.pairs[i : i + 200]), device)
                 logits, _ = model(images, captions_in)
-                total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), captions_out.reshape(-1),
+                total += F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), captions_out.reshape(-1),
                                          ignore_index=PAD_ID, reduction="sum").item()
                 count += int((captions_out != PAD_ID).sum())
-        model.train()
         return {"loss": total / max(1, count)}
 
     def examples(self, model, data: CaptionData) -> dict[str, dict[str, Any]]:
@@ -320,13 +318,14 @@ def collate(split: Split, pairs: list[tuple[int, list[int]]]):
     """``(images (B, C, H, W), captions_in (B, T) with BOS first, captions_out (B, T) with EOS last)``."""
     import torch
 
-    index = torch.tensor([i for i, _ in pairs], dtype=torch.long)
+    cpu = torch.device("cpu")
+    index = torch.tensor([i for i, _ in pairs], dtype=torch.long, device=cpu)
     T = max(len(ids) for _, ids in pairs) + 1
-    captions_in = torch.full((len(pairs), T), PAD_ID, dtype=torch.long)
-    captions_out = torch.full((len(pairs), T), PAD_ID, dtype=torch.long)
+    captions_in = torch.full((len(pairs), T), PAD_ID, dtype=torch.long, device=cpu)
+    captions_out = torch.full((len(pairs), T), PAD_ID, dtype=torch.long, device=cpu)
     for row, (_, ids) in enumerate(pairs):
-        captions_in[row, : len(ids) + 1] = torch.tensor([BOS_ID, *ids])
-        captions_out[row, : len(ids) + 1] = torch.tensor([*ids, EOS_ID])
+        captions_in[row, : len(ids) + 1] = torch.tensor([BOS_ID, *ids], device=cpu)
+        captions_out[row, : len(ids) + 1] = torch.tensor([*ids, EOS_ID], device=cpu)
     return split.images[index], captions_in, captions_out
 
 
@@ -336,8 +335,8 @@ def random_shift(images, shift: int, generator, fill: list[float]):
     import torch
 
     B, C, H, W = images.shape
-    out = torch.tensor(fill, dtype=images.dtype).view(1, C, 1, 1).expand(B, C, H, W).clone()
-    offsets = torch.randint(-shift, shift + 1, (B, 2), generator=generator).tolist()
+    out = torch.tensor(fill, dtype=images.dtype, device=images.device).view(1, C, 1, 1).expand(B, C, H, W).clone()
+    offsets = torch.randint(-shift, shift + 1, (B, 2), generator=generator, device=generator.device).tolist()
     for b, (dy, dx) in enumerate(offsets):
         out[b, :, max(0, dy) : H + min(0, dy), max(0, dx) : W + min(0, dx)] = \
             images[b, :, max(0, -dy) : H + min(0, -dy), max(0, -dx) : W + min(0, -dx)]

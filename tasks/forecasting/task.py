@@ -154,7 +154,7 @@ class ForecastingTask(Task):
     def train_batches(self, prepared: Prepared, batch_size: int, generator: Any) -> Iterator[Any]:
         import torch
 
-        order = prepared.train[torch.randperm(len(prepared.train), generator=generator).numpy()]
+        order = prepared.train[torch.randperm(len(prepared.train), generator=generator, device="cpu").numpy()]
         for i in range(0, len(order), batch_size):
             yield prepared.data.windows(order[i : i + batch_size])
 
@@ -167,16 +167,14 @@ class ForecastingTask(Task):
     def predict_windows(self, model, prepared: Prepared, starts: np.ndarray,
                         batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
         """Forecasts and targets ``(N, H, C_out)`` on the standardised scale for the windows at ``starts``."""
-        import torch
+        from harness.device import evaluating
 
-        model.eval()
         preds, trues = [], []
-        with torch.no_grad():
+        with evaluating(model) as device:
             for i in range(0, len(starts), batch_size):
-                x, y = prepared.data.windows(starts[i : i + batch_size])
-                preds.append(model(x).numpy())
+                x, y = prepared.data.windows(starts[i : i + batch_size])  # CPU tensors
+                preds.append(model(x.to(device)).float().cpu().numpy())
                 trues.append(y.numpy())
-        model.train()
         return np.concatenate(preds), np.concatenate(trues)
 
     def predict(self, model, prepared: Prepared, split: Literal["valid", "test"]) -> dict[str, Any]:
@@ -220,7 +218,7 @@ class ForecastingTask(Task):
     def examples(self, model, prepared: Prepared) -> dict[str, dict[str, Any]]:
         """Forecast against actual for three test windows (the target channel, original units), and the
         attention weights over the look-back window for the middle one."""
-        import torch
+        from harness.device import evaluating
 
         d = prepared.data
         picks = [prepared.test[int(q * (len(prepared.test) - 1))] for q in (0.1, 0.5, 0.9)]
@@ -241,9 +239,10 @@ class ForecastingTask(Task):
             "description": f"{d.output_columns[channel]} in original units for three test windows of the retrained best model",
             "windows": windows,
         }}
-        weights = model.attention(torch.as_tensor(x[1:2]))
+        with evaluating(model) as device:
+            weights = model.attention(x[1:2].to(device))
         if weights is not None:
-            w = weights[0].numpy()
+            w = weights[0].float().cpu().numpy()
             out["attention_example"] = {
                 "description": f"attention over the look-back window for the test window starting {windows[1]['start']}",
                 "source_tokens": model.key_labels(), "target_tokens": model.query_labels()[: w.shape[0]],

@@ -158,13 +158,13 @@ class TranslationTask(Task):
     def train_batches(self, data: TranslationData, batch_size: int, generator: Any) -> Iterator[Any]:
         import torch
 
-        order = torch.randperm(len(data.train), generator=generator).tolist()
+        order = torch.randperm(len(data.train), generator=generator, device="cpu").tolist()
         pool = batch_size * 50  # sort within pools of 50 batches by source length: little padding, still random
         batches = []
         for start in range(0, len(order), pool):
             chunk = sorted(order[start : start + pool], key=lambda i: len(data.train[i][0]))
             batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
-        for b in torch.randperm(len(batches), generator=generator).tolist():
+        for b in torch.randperm(len(batches), generator=generator, device="cpu").tolist():
             yield collate([data.train[i] for i in batches[b]])
 
     # -- model --------------------------------------------------------------------------------------
@@ -204,14 +204,8 @@ class TranslationTask(Task):
     # -- evaluation ---------------------------------------------------------------------------------
     def predict(self, model, data: TranslationData, split: Literal["valid", "test"]) -> dict[str, list[str]]:
         """``{"hypotheses": [...]}``: the greedy translation (detokenised text) of every example of the split."""
-        import torch
-
         part = data.valid if split == "valid" else data.test
-        model.eval()
-        with torch.no_grad():
-            hyps = self.translate(model, data, part.sources)
-        model.train()
-        return {"hypotheses": hyps}
+        return {"hypotheses": self.translate(model, data, part.sources)}
 
     def references(self, data: TranslationData, split: Literal["valid", "test"]) -> dict[str, Any]:
         """``{"sources", "references", "bleu_tokenize"}``: per example its source text and every reference."""
@@ -240,55 +234,53 @@ class TranslationTask(Task):
 
     def model_scores(self, model, data: TranslationData, split: Literal["valid", "test"]) -> dict[str, float]:
         """Teacher-forced cross-entropy per target token (nats) over every reference, and its perplexity."""
-        import torch
-
         part = data.valid if split == "valid" else data.test
-        model.eval()
-        with torch.no_grad():
-            loss = self._teacher_forced_loss(model, part.pairs)
-        model.train()
+        loss = self._teacher_forced_loss(model, part.pairs)
         return {"loss": loss, "ppl": math.exp(min(loss, 50.0))}
 
     @staticmethod
     def _teacher_forced_loss(model, pairs, batch_size: int = 128) -> float:
-        import torch.nn.functional as F
+
+        from harness.device import evaluating, to_device
 
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]))
         total, tokens = 0.0, 0
-        for start in range(0, len(order), batch_size):
-            src, src_lens, tgt_in, tgt_out = collate([pairs[i] for i in order[start : start + batch_size]])
-            logits = model(src, src_lens, tgt_in)
-            total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1),
-                                     ignore_index=PAD_ID, reduction="sum").item()
-            tokens += int((tgt_out != PAD_ID).sum())
+        with evaluating(model) as device:
+            for start in range(0, len(order), batch_size):
+                src, src_lens, tgt_in, tgt_out = to_device(collate([pairs[i] for i in order[start : start + batch_size]]), device)
+                total += _summed_loss(model, src, src_lens, tgt_in, tgt_out)
+                tokens += int((tgt_out != PAD_ID).sum())
         return total / max(1, tokens)
 
     def translate(self, model, data: TranslationData, sources: list[list[int]], batch_size: int = 128) -> list[str]:
-        """Greedy translations (detokenised text) of encoded sources, in their order."""
+        """Greedy translations (detokenised text) of encoded sources, in their order (on the model's device)."""
+        from harness.device import evaluating
 
         order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
         out: list[str] = [""] * len(sources)
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            src, src_lens = pad([sources[i] for i in idx])
-            tokens, _ = model.greedy(src, src_lens, max_len=data.decode_limit(int(src_lens.max())))
-            for i, row in zip(idx, tokens.tolist()):
-                out[i] = data.tgt_tok.decode(row)
+        with evaluating(model) as device:
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                src, src_lens = pad([sources[i] for i in idx])
+                tokens, _ = model.greedy(src.to(device), src_lens.to(device),
+                                         max_len=data.decode_limit(int(src_lens.max())))
+                for i, row in zip(idx, tokens.tolist()):
+                    out[i] = data.tgt_tok.decode(row)
         return out
 
     def examples(self, model, data: TranslationData) -> dict[str, dict[str, Any]]:
         """The attention weights behind the greedy translation of one validation sentence (6-16 source tokens)."""
-        import torch
+        from harness.device import evaluating
 
         part = data.valid
         candidates = [i for i, s in enumerate(part.sources) if 6 <= len(s) <= 16] or list(range(len(part.sources)))
         if not candidates:
             return {}
         i = candidates[0]
-        model.eval()
-        with torch.no_grad():
+        with evaluating(model) as device:
             src, src_lens = pad([part.sources[i]])
-            tokens, weights = model.greedy(src, src_lens, max_len=data.decode_limit(len(part.sources[i])))
+            tokens, weights = model.greedy(src.to(device), src_lens.to(device),
+                                           max_len=data.decode_limit(len(part.sources[i])))
         ids = tokens[0].tolist()
         n = ids.index(EOS_ID) + 1 if EOS_ID in ids else len(ids)
         what = ("the decoder's attention over the encoder states" if config_family(model) == "rnn"
@@ -300,7 +292,7 @@ class TranslationTask(Task):
             "hypothesis": data.tgt_tok.decode(ids),
             "source_tokens": data.src_tok.pieces(part.sources[i]),
             "target_tokens": data.tgt_tok.pieces(ids[:n]),
-            "weights": [[round(w, 4) for w in row] for row in weights[0, :n].tolist()],
+            "weights": [[round(w, 4) for w in row] for row in weights[0, :n].float().tolist()],
         }}
 
 
@@ -312,14 +304,24 @@ def config_family(model) -> str:
 
 
 def pad(sequences: list[list[int]]):
-    """``(B, T)`` padded ids and ``(B,)`` lengths."""
+    """``(B, T)`` padded ids and ``(B,)`` lengths, on the CPU (the fit loop or the caller moves them)."""
     import torch
 
-    lens = torch.tensor([len(s) for s in sequences], dtype=torch.long)
-    out = torch.full((len(sequences), int(lens.max())), PAD_ID, dtype=torch.long)
+    cpu = torch.device("cpu")
+    lens = torch.tensor([len(s) for s in sequences], dtype=torch.long, device=cpu)
+    out = torch.full((len(sequences), int(lens.max())), PAD_ID, dtype=torch.long, device=cpu)
     for row, seq in enumerate(sequences):
-        out[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        out[row, : len(seq)] = torch.tensor(seq, dtype=torch.long, device=cpu)
     return out, lens
+
+
+def _summed_loss(model, src, src_lens, tgt_in, tgt_out) -> float:
+    """Summed teacher-forced cross-entropy (nats) of a batch over its non-pad target tokens."""
+    import torch.nn.functional as F
+
+    logits = model(src, src_lens, tgt_in)  # (B, Tt, V)
+    return F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=PAD_ID,
+                           reduction="sum").item()
 
 
 def collate(pairs: list[tuple[list[int], list[int]]]):
