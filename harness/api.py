@@ -30,6 +30,7 @@ def run_study(
     workers: int = 1,
     device: str | None = None,
     precision: str | None = None,
+    artifacts: str | Path | None = None,
 ):
     """Run or resume a study until it holds ``n_trials`` finished trials; see :func:`harness.study.run_study`.
 
@@ -41,6 +42,7 @@ def run_study(
         quiet: No progress output.
         workers: Worker processes on this machine sharing the storage.
         device, precision: Override ``[budget] device`` / ``precision`` (see :mod:`harness.device`).
+        artifacts: Folder of the artifact store the tested models are kept in (default: beside the database).
 
     Returns:
         :class:`harness.study.RunSummary`.
@@ -54,7 +56,7 @@ def run_study(
         spec = load_spec(spec)
     spec = spec.with_overrides(name=study_name, n_trials=n_trials, timeout=timeout, seed=seed, device=device,
                                precision=precision)
-    return _run(spec, storage=storage, data_dir=data_dir, quiet=quiet, workers=workers)
+    return _run(spec, storage=storage, data_dir=data_dir, quiet=quiet, workers=workers, artifacts=artifacts)
 
 
 def benchmark(
@@ -68,11 +70,13 @@ def benchmark(
     problems: list[str] | None = None,
     device: str | None = None,
     precision: str | None = None,
+    artifacts: str | Path | None = None,
 ):
     """Run or resume a benchmark (equal-budget arms, seeded re-runs); see :mod:`harness.benchmark`.
 
     ``problems`` runs only the named problems (for example one per process or machine on a shared storage);
-    ``device`` and ``precision`` override ``[budget]`` (and every problem's own budget).
+    ``device`` and ``precision`` override ``[budget]`` (and every problem's own budget); ``artifacts`` is the folder
+    that keeps each arm's best seed (default: beside the database).
 
     Returns:
         :class:`harness.benchmark.BenchmarkSummary`.
@@ -85,7 +89,59 @@ def benchmark(
     if not isinstance(spec, StudySpec):
         spec = load_spec(spec)
     spec = spec.with_overrides(name=study_name, seed=seed, device=device, precision=precision)
-    return run_benchmark(spec, storage=storage, data_dir=data_dir, quiet=quiet, only=problems)
+    return run_benchmark(spec, storage=storage, data_dir=data_dir, quiet=quiet, only=problems, artifacts=artifacts)
+
+
+def predict(
+    study_name: str,
+    input: str | Path,
+    *,
+    output: str | Path | None = None,
+    storage: str | None = None,
+    artifacts: str | Path | None = None,
+    model: str = "best",
+    device: str = "auto",
+) -> str:
+    """Run a study's kept model (:mod:`harness.artifacts`) on new inputs: translate lines, forecast from a CSV
+    window, caption image files (what each task reads: ``Task.input_kind``).
+
+    Args:
+        study_name: The study (or benchmark) that kept the model.
+        input: The input file.
+        output: Write the outputs here (created or replaced); default: return them only.
+        storage: SQLAlchemy URL of the study's storage.
+        artifacts: The artifact store's folder (default: beside the database).
+        model: Which kept model: ``best``, ``family.<name>``, or a benchmark's ``<problem>.<arm slug>``.
+        device: Where to run it (``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``).
+
+    Returns:
+        The outputs, as the text of an output file.
+
+    Raises:
+        StorageError: no such storage, study or artifact store.
+        BadInputError: no such kept model, a device that is not there, or an unreadable input file.
+    """
+    from harness.artifacts import load, open_store, restore
+    from harness.device import check_device_name, evaluating, resolve_device
+    from harness.report.load import find_study
+    from harness.storage import storage_url
+
+    try:
+        check_device_name(device)
+    except ValueError as exc:
+        raise BadInputError(f"--device {device!r}: {exc}") from None
+    where = resolve_device(device)
+    study = find_study(study_name, storage)
+    store = open_store(artifacts, storage_url(storage), create=False)
+    task, data, net = restore(load(study, store, model), where)
+    with evaluating(net):
+        text = task.predict_inputs(net, data, Path(input))
+    if output is not None:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise BadInputError(f"cannot write --output '{output}': {exc.strerror}") from None
+    return text
 
 
 def compare(studies: list[str], *, storage: str | None = None, out: str | Path | None = None) -> Path:
@@ -210,18 +266,25 @@ def check_port_free(host: str, port: int) -> None:
             raise BadInputError(f"cannot listen on {host}:{port} ({exc.strerror}); pass another --port") from None
 
 
-def dashboard(storage: str | None = None, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve optuna-dashboard over the storage until interrupted.
+def dashboard(storage: str | None = None, host: str = "127.0.0.1", port: int = 8080,
+              artifacts: str | Path | None = None) -> None:
+    """Serve optuna-dashboard over the storage until interrupted, with the artifact store of the kept models
+    (``artifacts``, default beside the database) when it exists, so the dashboard lists and serves them.
 
     Raises:
-        StorageError: no such storage.
+        StorageError: no such storage, or an ``artifacts`` folder that does not exist.
         BadInputError: the port is taken.
     """
     import optuna_dashboard
 
+    from harness.artifacts import default_location, open_store
+    from harness.storage import storage_url
+
     rdb = open_storage(storage, write=False)
+    url = storage_url(storage)
+    store = open_store(artifacts, url, create=False) if artifacts or default_location(url).is_dir() else None
     check_port_free(host, port)
-    optuna_dashboard.run_server(rdb, host=host, port=port)
+    optuna_dashboard.run_server(rdb, host=host, port=port, artifact_store=store)
 
 
 def storage_proxy(storage: str | None = None, host: str = "127.0.0.1", port: int = 13000) -> None:

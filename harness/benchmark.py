@@ -151,7 +151,7 @@ def _describe(study: optuna.Study, spec: StudySpec) -> optuna.Study:
 
 def run_benchmark(
     spec: StudySpec, *, storage: str | None = None, data_dir: str | Path | None = None, quiet: bool = False,
-    only: list[str] | None = None,
+    only: list[str] | None = None, artifacts: str | Path | None = None,
 ) -> BenchmarkSummary:
     """Run (or resume) a benchmark; see the module docstring.
 
@@ -159,6 +159,8 @@ def run_benchmark(
         only: run just these problems (names as ``problems`` lists them; the spec's own dataset is the
             first). Problems of one benchmark share nothing but the parent study, so separate processes
             (or machines on one storage) may each run some of them; the report reads them all.
+        artifacts: Folder of the artifact store that keeps each arm's best seed (default: beside the database;
+            :mod:`harness.artifacts`).
 
     Raises:
         SpecError: the spec has no ``[benchmark]`` table, or ``only`` names a problem the spec does not have.
@@ -180,6 +182,9 @@ def run_benchmark(
     for _, problem in selected:  # every dataset is checked before anything is written
         load_data(problem, resolve_data_dir(data_dir))
     parent = _parent(spec, storage)
+    from harness.artifacts import open_store
+
+    store = open_store(artifacts, storage_url(storage), create=True)
     done = _done(parent)
     before = len(done)
     bench = spec.benchmark
@@ -205,7 +210,7 @@ def run_benchmark(
             for k in range(bench.seeds):
                 if (name, arm.slug, k) in done:
                     continue
-                trial = _seed_run(parent, task, data, problem, name, arm, best, k, threads)
+                trial = _seed_run(parent, task, data, problem, name, arm, best, k, threads, store)
                 if trial.state.name == "COMPLETE":
                     done.add((name, arm.slug, k))
                 if not quiet:
@@ -277,11 +282,13 @@ def _better(a: InnerBest | None, b: InnerBest | None, direction: str) -> InnerBe
     return b if (b.trial.value > a.trial.value if direction == "maximize" else b.trial.value < a.trial.value) else a
 
 
-def _seed_run(parent, task, data, problem: StudySpec, name: str, arm: Arm, inner: InnerBest, k: int, threads: int):
+def _seed_run(parent, task, data, problem: StudySpec, name: str, arm: Arm, inner: InnerBest, k: int, threads: int,
+              store: Any = None):
     """Retrain ``best``'s configuration with seed ``k``, keep the checkpoint of its best validation epoch, evaluate
     it once on test, and store the run as a parent trial: validation value (the trial's value), validation and
     test metrics, test outputs (output ``test`` of the trial). A run that raises or ends without a finite
-    validation value is a failed trial with its reason (``fail_reason``); rerunning the benchmark retries it."""
+    validation value is a failed trial with its reason (``fail_reason``); rerunning the benchmark retries it. The arm's
+    best seed so far (on validation) is kept in ``store`` as ``<problem>.<arm slug>`` (:mod:`harness.artifacts`)."""
     from optuna.trial import TrialState
 
     from harness.storage import put_output
@@ -315,5 +322,18 @@ def _seed_run(parent, task, data, problem: StudySpec, name: str, arm: Arm, inner
     if "fail_reason" in attrs:
         return parent.tell(trial, state=TrialState.FAIL)
     put_output(trial, "test", outputs)
+    _keep_best_seed(parent, store, f"{name}.{arm.slug}", trial, task, data, model, config, result.value, problem.direction)
     return parent.tell(trial, result.value)
+
+
+def _keep_best_seed(parent, store, key: str, trial, task, data, model, config, value: float, direction: str) -> None:
+    """Keep the model of this seed run when it beats the arm's kept seed on validation."""
+    from harness.artifacts import KEPT, keep
+
+    if store is None:
+        return
+    current = parent.user_attrs.get(KEPT + key)
+    previous = None if current is None else current.get("value")
+    if previous is None or (value > previous if direction == "maximize" else value < previous):
+        keep(parent, key, store=store, trial=trial, task=task, data=data, model=model, config=config, value=value)
 

@@ -52,6 +52,9 @@ def interruptible(command):
 StorageOpt = Annotated[str | None, typer.Option("--storage", help="SQLAlchemy URL [default: $HARNESS_STORAGE or sqlite:///harness.db]")]
 DeviceOpt = Annotated[str | None, typer.Option(
     "--device", help="auto, cpu, cuda, cuda:N or mps; overrides [budget] device [default: the spec's, else auto]")]
+ArtifactsOpt = Annotated[Path | None, typer.Option(
+    "--artifacts", help="folder of the artifact store that keeps the trained models [default: <database>.artifacts beside "
+                        "a SQLite file, else ./artifacts]")]
 PrecisionOpt = Annotated[str | None, typer.Option(
     "--precision", help="fp32, bf16, fp16 or auto (mixed precision); overrides [budget] precision [default: fp32]")]
 
@@ -71,6 +74,7 @@ def run_study(
     workers: Annotated[int, typer.Option("--workers", help="worker processes on this machine sharing the storage")] = 1,
     device: DeviceOpt = None,
     precision: PrecisionOpt = None,
+    artifacts: ArtifactsOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress output")] = False,
 ) -> None:
     """Run a study, or resume it until it holds N finished (complete or pruned) trials."""
@@ -79,7 +83,7 @@ def run_study(
     set_quiet(quiet)
     summary = api.run_study(spec, storage=storage, study_name=study_name, n_trials=n_trials, timeout=timeout,
                             data_dir=data_dir, seed=seed, quiet=quiet, workers=workers, device=device,
-                            precision=precision)
+                            precision=precision, artifacts=artifacts)
     best = "-" if summary.best_value is None else f"{summary.best_value:.4g} (trial {summary.best_trial})"
     console.print(f"Study '{summary.study_name}': {summary.finished}/{summary.target} trials finished "
                   f"({summary.ran} this run, {summary.seconds:.0f} s); best {best}. "
@@ -103,16 +107,39 @@ def benchmark(
     ] = None,
     device: DeviceOpt = None,
     precision: PrecisionOpt = None,
+    artifacts: ArtifactsOpt = None,
 ) -> None:
     """Run a benchmark: every arm tuned with the same budget, its best configuration re-run on seeds; resumable."""
     from harness import api
 
     set_quiet(quiet)
     summary = api.benchmark(spec, storage=storage, study_name=study_name, data_dir=data_dir, seed=seed, quiet=quiet,
-                              problems=problem, device=device, precision=precision)
+                              problems=problem, device=device, precision=precision, artifacts=artifacts)
     console.print(f"Benchmark '{summary.name}': {summary.arms} arms x {summary.problems} problem(s), "
                   f"{summary.seed_runs} seeded re-runs ({summary.seed_runs_this_run} this run, {summary.seconds:.0f} s). "
                   f"Next: harness report {summary.name}", markup=False)
+
+
+@app.command("predict")
+def predict(
+    study: Annotated[str, typer.Argument(help="study or benchmark name")],
+    input: Annotated[Path, typer.Option("--input", help="translation: text, one sentence per line; forecasting: a CSV "
+                                                         "window; captioning: an image, a folder of images, or a list")],
+    output: Annotated[Path | None, typer.Option("--output", help="write the outputs here [default: standard output]")] = None,
+    storage: StorageOpt = None,
+    artifacts: ArtifactsOpt = None,
+    model: Annotated[str, typer.Option("--model", help="kept model: best, family.<name>, or <problem>.<arm> of a "
+                                                       "benchmark")] = "best",
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps")] = "auto",
+) -> None:
+    """Run a study's kept model on new inputs: translate, forecast or caption."""
+    from harness import api
+
+    text = api.predict(study, input, output=output, storage=storage, artifacts=artifacts, model=model, device=device)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        console.print(f"Wrote {output}", markup=False)
 
 
 @app.command("compare")
@@ -233,8 +260,9 @@ def dashboard(
     storage: StorageOpt = None,
     host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8080,
+    artifacts: ArtifactsOpt = None,
 ) -> None:
-    """Serve optuna-dashboard over the storage (127.0.0.1 only unless --host says otherwise)."""
+    """Serve optuna-dashboard over the storage (127.0.0.1 only unless --host says otherwise), with the kept models."""
     from harness import api
     from harness.console import warn
 
@@ -242,7 +270,7 @@ def dashboard(
         warn(f"the dashboard has no authentication; listening on {host} exposes every study (and lets anyone "
              "delete them) to whoever reaches this address")
     console.print(f"optuna-dashboard on http://{host}:{port}/ (Ctrl+C to stop)", markup=False)
-    api.dashboard(storage, host=host, port=port)
+    api.dashboard(storage, host=host, port=port, artifacts=artifacts)
 
 
 @app.command("storage-proxy")

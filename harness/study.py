@@ -401,6 +401,7 @@ def run_study(
     quiet: bool = False,
     evaluate_test: bool = True,
     workers: int = 1,
+    artifacts: str | Path | None = None,
 ) -> RunSummary:
     """Run (or resume) the study described by ``spec``; see the module docstring.
 
@@ -412,6 +413,8 @@ def run_study(
         evaluate_test: Retrain the best configuration and evaluate it on the test split afterwards
             (the benchmark mode does its own seeded re-runs instead).
         workers: Worker processes on this machine sharing the storage (torch threads divided among them).
+        artifacts: Folder of the artifact store the tested models are kept in (default: beside the database,
+            :func:`harness.artifacts.default_location`).
 
     Raises:
         BadInputError: bad spec, data or storage (nothing is written to the storage).
@@ -457,7 +460,12 @@ def run_study(
             with StudyProgress(target, before, spec.metric, spec.budget.max_epochs) as progress:
                 optimize(study, spec, task, data, threads, progress=None if quiet else progress)
         study = optuna.load_study(study_name=spec.name, storage=_storage(spec, storage, write=False))
-        test = evaluate_best(study, spec, task, data, threads, quiet=quiet) if evaluate_test else None
+        test = None
+        if evaluate_test:
+            from harness.artifacts import open_store
+
+            store = open_store(artifacts, storage_url(storage), create=True)
+            test = evaluate_best(study, spec, task, data, threads, quiet=quiet, store=store)
     best_value, best_trial = _best(study)
     return RunSummary(spec.name, shown, finished_count(study), target, finished_count(study) - before, best_value,
                       best_trial, test, time.perf_counter() - started)
@@ -484,7 +492,8 @@ def _best(study: optuna.Study) -> tuple[float | None, int | None]:
         return None, None
 
 
-def evaluate_best(study: optuna.Study, spec: StudySpec, task: Task, data: Any, threads: int, *, quiet: bool = False):
+def evaluate_best(study: optuna.Study, spec: StudySpec, task: Task, data: Any, threads: int, *, quiet: bool = False,
+                  store: Any = None):
     """After the search: the trivial baselines, then the validation-best configuration (and, with ``[study] test
     = "best-per-family"``, the validation-best of every other model family), each retrained with its trial's seed
     and evaluated once on the test split. Outputs and metrics are stored on the study.
@@ -492,7 +501,8 @@ def evaluate_best(study: optuna.Study, spec: StudySpec, task: Task, data: Any, t
     Each step is skipped when the storage already holds its result for the current best trial, so rerunning
     the command costs nothing. Stored: ``baselines`` (see :func:`harness.baselines.record`), ``test_result``,
     ``family_results`` (family -> the same record), the test references (output ``references.test``) and every
-    evaluation's test outputs (``baseline.<name>``, ``trial.<number>.test``; :mod:`harness.outputs`).
+    evaluation's test outputs (``baseline.<name>``, ``trial.<number>.test``; :mod:`harness.outputs`). Each retrained
+    model is kept in ``store`` (an Optuna artifact store; :mod:`harness.artifacts`) as ``best`` or ``family.<name>``.
 
     Returns:
         The best trial's test metrics, or ``None`` when no trial is complete.
@@ -514,12 +524,15 @@ def evaluate_best(study: optuna.Study, spec: StudySpec, task: Task, data: Any, t
     if not (result and result.get("trial") == best_number and result.get("outputs") in stored_outputs):
         result, model = evaluate_trial(study, best, spec, task, data, threads, quiet=quiet, what="best trial")
         study.set_user_attr("test_result", result)
+        _keep(study, "best", store, best, task, data, model)
         with spec.to_placement().autocast():
             examples = task.examples(model, data)
         for key, example in examples.items():
             study.set_user_attr(key, {"trial": best_number, **example})
+    else:
+        _keep_missing(study, "best", store, best, spec, task, data, quiet=quiet)
     if spec.study.test == "best-per-family":
-        evaluate_families(study, spec, task, data, threads, result, quiet=quiet)
+        evaluate_families(study, spec, task, data, threads, result, quiet=quiet, store=store)
     attention_fallback(study, spec, task, data, quiet=quiet)
     return result["metrics"]
 
@@ -586,7 +599,7 @@ def evaluate_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, spec: S
 
 
 def evaluate_families(study: optuna.Study, spec: StudySpec, task: Task, data: Any, threads: int, best_result: dict[str, Any],
-                      *, quiet: bool = False) -> None:
+                      *, quiet: bool = False, store: Any = None) -> None:
     """Test the validation-best complete trial of every model family (``config["model"]``); the overall best's
     record is reused for its family. Stored as ``family_results`` (family -> record)."""
     import optuna
@@ -605,8 +618,11 @@ def evaluate_families(study: optuna.Study, spec: StudySpec, task: Task, data: An
         if best.number == best_result["trial"]:
             stored[str(family)] = best_result
         elif not (stored.get(str(family), {}).get("trial") == best.number and stored[str(family)].get("outputs") in outputs):
-            stored[str(family)], _ = evaluate_trial(study, best, spec, task, data, threads, quiet=quiet,
-                                                what=f"best {family} trial")
+            stored[str(family)], model = evaluate_trial(study, best, spec, task, data, threads, quiet=quiet,
+                                                    what=f"best {family} trial")
+            _keep(study, f"family.{family}", store, best, task, data, model)
+        else:
+            _keep_missing(study, f"family.{family}", store, best, spec, task, data, quiet=quiet)
         study.set_user_attr("family_results", stored)
 
 
@@ -640,6 +656,33 @@ def attention_fallback(study: optuna.Study, spec: StudySpec, task: Task, data: A
         example["description"] = f"{example.get('description') or 'attention weights'} ({why})"
         study.set_user_attr("attention_example", {"trial": trial.number, "fallback": True, **example})
         return
+
+
+def _keep(study: optuna.Study, key: str, store: Any, trial: Any, task: Task, data: Any, model: Any) -> None:
+    """Keep a tested model as an artifact (:func:`harness.artifacts.keep`) when a store is given."""
+    if store is None:
+        return
+    from harness.artifacts import keep
+
+    keep(study, key, store=store, trial=trial, task=task, data=data, model=model, config=trial.user_attrs["config"],
+         value=trial.value)
+
+
+def _keep_missing(study: optuna.Study, key: str, store: Any, trial: Any, spec: StudySpec, task: Task, data: Any,
+                  *, quiet: bool) -> None:
+    """A study tested before it kept models (or stopped in between): retrain ``trial`` with its seed, without another
+    test evaluation, and keep the model as ``key``."""
+    from harness.artifacts import KEPT
+
+    current = study.user_attrs.get(KEPT + key)
+    if store is None or not task.keeps_models() or (current and current.get("trial") == trial.number):
+        return
+    if not quiet:
+        from harness.console import console
+
+        console.print(f"Keeping the model of trial {trial.number} ({key}): retraining it with its seed", markup=False)
+    model, _ = retrain(task, data, trial.user_attrs["config"], spec, seed=trial.user_attrs["seed"])
+    _keep(study, key, store, trial, task, data, model)
 
 
 def retrain(task: Task, data: Any, config: dict[str, Any], spec: StudySpec, *, seed: int):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel
 
+from harness.errors import BadInputError
 from harness.params import Param
 
 if TYPE_CHECKING:
@@ -197,6 +198,42 @@ class Task(ABC):
         """``(metrics, outputs)``: :meth:`evaluate` and the outputs its scores come from."""
         outputs = self.predict(model, data, split)
         return {**self.score(self.references(data, split), outputs), **self.model_scores(model, data, split)}, outputs
+
+    # -- the kept model: predicting on new inputs -------------------------------------------------
+    #: What ``harness predict --input`` reads for this task, in words (for help and errors).
+    input_kind: ClassVar[str] = "new inputs"
+
+    @classmethod
+    def keeps_models(cls) -> bool:
+        """Whether the task can predict with a kept model (it overrides :meth:`inference_state`); the harness keeps
+        tested models only for such tasks."""
+        return cls.inference_state is not Task.inference_state
+
+    def inference_state(self, data: Any) -> dict[str, Any]:
+        """What predicting on new inputs needs besides the weights (tokenizers, vocabularies, scalers, shapes).
+
+        Stored in the kept model's checkpoint, so it may hold only what ``torch.load(..., weights_only=True)``
+        reads back: tensors, numbers, strings, bytes, ``None``, and lists, tuples and dicts of them.
+
+        Raises:
+            BadInputError: the task cannot keep models (the default).
+        """
+        raise BadInputError(f"task '{self.name}' does not support predicting with a kept model")
+
+    def from_inference_state(self, state: dict[str, Any]) -> Any:
+        """Prepared data for :meth:`build_model` and :meth:`predict_inputs` from :meth:`inference_state` alone (no
+        dataset files)."""
+        raise BadInputError(f"task '{self.name}' does not support predicting with a kept model")
+
+    def predict_inputs(self, model: nn.Module, data: Any, path: Path) -> str:
+        """The model's outputs for the inputs in ``path`` (:attr:`input_kind`), as the text of an output file.
+
+        Runs on the model's device, in evaluation mode, without gradients.
+
+        Raises:
+            DataError: the file is missing, empty or malformed.
+        """
+        raise BadInputError(f"task '{self.name}' does not support predicting with a kept model")
 
     def examples(self, model: nn.Module, data: Any) -> dict[str, dict[str, Any]]:
         """JSON-able examples of the best model for the report, each stored as a study attribute.

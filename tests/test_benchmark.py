@@ -121,6 +121,25 @@ def test_resume_after_a_kill_completes_each_seed_once(bench):
         assert [r["epoch"] for r in get_series(t.user_attrs, "history")] == [1, 2]
 
 
+def test_each_arm_keeps_the_model_of_its_validation_best_seed(bench):
+    from optuna.artifacts import FileSystemArtifactStore
+
+    from harness.artifacts import kept_models, load
+
+    parent = optuna.load_study(study_name="bench", storage=bench["url"])
+    kept = kept_models(parent)
+    assert set(kept) == {f"{p}.{a}" for p in PROBLEMS for a in ARMS}
+    runs = [t for t in parent.trials if t.state.name == "COMPLETE"]
+    for key, record in kept.items():
+        problem, arm = key.split(".", 1)
+        mine = [t for t in runs if (t.user_attrs["problem"], t.user_attrs["arm_slug"]) == (problem, arm)]
+        assert record["value"] == max(t.value for t in mine)
+        assert record["trial"] in {t.number for t in mine if t.value == record["value"]}
+    store = FileSystemArtifactStore(str(bench["folder"] / "b.artifacts"))
+    assert len(list((bench["folder"] / "b.artifacts").iterdir())) == len(kept)  # beaten seeds' files removed
+    assert load(parent, store, f"{PROBLEMS[0]}.{ARMS[0]}")["config"]["attention"] == ARMS[0].split("-")[0]
+
+
 def test_report_has_statistics_and_is_deterministic(bench, tmp_path):
     a = harness_cli("report", "bench", "--storage", bench["url"], "--out", str(tmp_path / "a" / "bench.md"), cwd=tmp_path)
     b = harness_cli("report", "bench", "--storage", bench["url"], "--out", str(tmp_path / "b" / "bench.md"), cwd=tmp_path)

@@ -130,7 +130,7 @@ def test_list_baselines_shows_each_tasks_baselines():
 def test_help_lists_every_command():
     proc = harness_cli("--help", cwd=REPO_ROOT)
     assert proc.returncode == 0
-    for command in ["run-study", "report", "rescore", "studies", "list", "dashboard", "download"]:
+    for command in ["run-study", "report", "rescore", "studies", "list", "dashboard", "download", "predict"]:
         assert command in proc.stdout
 
 
@@ -157,6 +157,13 @@ def test_dashboard_serves_the_study(tiny_study):
         assert body is not None, "dashboard did not answer"
         names = [s["study_name"] for s in body["study_summaries"]]
         assert names == ["tiny"]
+        study_id = body["study_summaries"][0]["study_id"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies/{study_id}?after=0", timeout=10) as response:
+            artifacts = json.loads(response.read())["artifacts"]
+        assert [a["filename"] for a in artifacts] == ["tiny.best.pt"]  # the kept model, served from its store
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/artifacts/{study_id}/{artifacts[0]['artifact_id']}",
+                                    timeout=10) as response:
+            assert len(response.read()) > 1000
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -69,7 +69,7 @@ class Split:
 
 @dataclass
 class CaptionData:
-    corpus: CaptionCorpus
+    corpus: CaptionCorpus | None  # None for a model restored from its checkpoint (harness predict)
     vocab: Vocabulary
     train: Split
     valid: Split
@@ -209,6 +209,30 @@ class CaptioningTask(Task):
         if alpha_c:
             loss = loss + alpha_c * doubly_stochastic_penalty(weights, captions_out != PAD_ID)
         return loss, int((captions_out != PAD_ID).sum())
+
+    # -- the kept model ---------------------------------------------------------------------------
+    input_kind: ClassVar[str] = "an image file, a folder of images, or a text file listing image paths"
+
+    def inference_state(self, data: CaptionData) -> dict[str, Any]:
+        """The vocabulary, the image shape (C, H, W) and the training pixel statistics, the longest caption."""
+        return {"vocabulary": data.vocab.to_dict(), "image_shape": list(data.train.images.shape[1:]),
+                "mean": list(data.mean), "std": list(data.std), "max_len": data.max_len}
+
+    def from_inference_state(self, state: dict[str, Any]) -> CaptionData:
+        import torch
+
+        C, H, W = (int(v) for v in state["image_shape"])
+        empty = Split(torch.zeros((0, C, H, W), dtype=torch.float32, device="cpu"), None, [], [])
+        return CaptionData(None, Vocabulary.from_dict(state["vocabulary"]), empty, empty, empty, int(state["max_len"]),
+                           list(state["mean"]), list(state["std"]))
+
+    def predict_inputs(self, model, data: CaptionData, path: Path) -> str:
+        """``image path<TAB>caption`` per image (:func:`tasks.captioning.predict.read_images` says what is read)."""
+        from tasks.captioning.predict import read_images
+
+        paths, images = read_images(path, data.train.images.shape[1:], data.mean, data.std)
+        texts, _, _ = self.caption(model, data, Split(images, None, [], []))
+        return "".join(f"{p}\t{t}\n" for p, t in zip(paths, texts))
 
     # -- evaluation ---------------------------------------------------------------------------------
     def caption(self, model, data: CaptionData, split: Split, batch_size: int = 100):

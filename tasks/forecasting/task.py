@@ -54,7 +54,7 @@ class Protocol(BaseModel):
 class Prepared:
     """The windows of a study, prepared once per process, and the window subsets of the budget."""
 
-    data: ForecastData
+    data: ForecastData  # or, for a model restored from its checkpoint, a WindowShape (tasks.forecasting.predict)
     train: np.ndarray
     valid: np.ndarray
     test: np.ndarray
@@ -117,6 +117,29 @@ class ForecastingTask(Task):
         if reference is not None:
             out["published"] = reference
         return out
+
+    # -- the kept model ---------------------------------------------------------------------------
+    input_kind: ClassVar[str] = "a CSV file with the input columns; its last look-back rows are the window"
+
+    def inference_state(self, prepared: Prepared) -> dict[str, Any]:
+        """Input and output columns, look-back and horizon, and the training scaler of the input columns."""
+        from tasks.forecasting.predict import WindowShape
+
+        d = prepared.data
+        return WindowShape(tuple(d.input_columns), tuple(d.output_columns), d.lookback, d.horizon,
+                           tuple(float(v) for v in d.scaler.mean_), tuple(float(v) for v in d.scaler.scale_)).state()
+
+    def from_inference_state(self, state: dict[str, Any]) -> Prepared:
+        from tasks.forecasting.predict import WindowShape
+
+        none = np.zeros(0, dtype=np.int64)
+        return Prepared(WindowShape.from_state(state), none, none, none)
+
+    def predict_inputs(self, model, prepared: Prepared, path: Path) -> str:
+        """The forecast of the window in a CSV file (:mod:`tasks.forecasting.predict`), as CSV text."""
+        from tasks.forecasting.predict import forecast_csv
+
+        return forecast_csv(model, prepared.data, path)
 
     def build_model(self, config: dict[str, Any], prepared: Prepared):
         import functools

@@ -132,8 +132,26 @@ def _check_context(lookback: int, train_rows: int, what: str) -> None:
         )
 
 
+class Channels:
+    """Channel counts of anything with ``input_columns`` and ``output_columns`` (a prepared series, or a kept
+    model's window shape)."""
+
+    input_columns: tuple[str, ...]
+    output_columns: tuple[str, ...]
+
+    @property
+    def n_inputs(self) -> int:
+        """Input channels ``C_in``."""
+        return len(self.input_columns)
+
+    @property
+    def n_outputs(self) -> int:
+        """Output channels ``C_out``."""
+        return len(self.output_columns)
+
+
 @dataclass
-class ForecastData:
+class ForecastData(Channels):
     """A series prepared for one forecasting setting: standardised, split, windowed on demand.
 
     Attributes:
@@ -161,15 +179,6 @@ class ForecastData:
     scaled: np.ndarray
     scaler: StandardScaler
 
-    @property
-    def n_inputs(self) -> int:
-        """Input channels ``C_in``."""
-        return len(self.input_columns)
-
-    @property
-    def n_outputs(self) -> int:
-        """Output channels ``C_out``."""
-        return len(self.output_columns)
 
     @property
     def _output_index(self) -> np.ndarray:

@@ -71,7 +71,7 @@ class Split:
 class TranslationData:
     """Everything a trial needs, prepared once per process."""
 
-    corpus: Corpus
+    corpus: Corpus | None  # None for a model restored from its checkpoint (harness predict)
     src_tok: SubwordTokenizer
     tgt_tok: SubwordTokenizer
     train: list[tuple[list[int], list[int]]]
@@ -166,6 +166,47 @@ class TranslationTask(Task):
             batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
         for b in torch.randperm(len(batches), generator=generator, device="cpu").tolist():
             yield collate([data.train[i] for i in batches[b]])
+
+    # -- the kept model ---------------------------------------------------------------------------
+    input_kind: ClassVar[str] = "a UTF-8 text file, one source sentence per line"
+
+    def inference_state(self, data: TranslationData) -> dict[str, Any]:
+        """The two SentencePiece models (serialised protos), ``max_len``, the length ratio bounding greedy output,
+        and the language pair."""
+        c = data.corpus
+        return {"src_tokenizer": data.src_tok.to_bytes(), "tgt_tokenizer": data.tgt_tok.to_bytes(),
+                "max_len": data.max_len, "length_ratio": data.length_ratio,
+                "source_lang": c.source_lang, "target_lang": c.target_lang, "corpus": c.name}
+
+    def from_inference_state(self, state: dict[str, Any]) -> TranslationData:
+        empty = Split([], [], [])
+        return TranslationData(None, SubwordTokenizer.from_bytes(state["src_tokenizer"]),
+                               SubwordTokenizer.from_bytes(state["tgt_tokenizer"]), [], empty, empty,
+                               int(state["max_len"]), 0, float(state["length_ratio"]))
+
+    def predict_inputs(self, model, data: TranslationData, path: Path) -> str:
+        """Greedy translations of the lines of ``path``, one per line (an empty line stays empty); sources longer
+        than ``max_len`` subword tokens are truncated, as in evaluation.
+
+        Raises:
+            DataError: the file is missing or not UTF-8 text.
+        """
+        from harness.errors import DataError
+
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            raise DataError(f"input file '{path}' does not exist") from None
+        except UnicodeDecodeError as exc:
+            raise DataError(f"input file '{path}' is not UTF-8 text (byte {exc.start})") from None
+        except OSError as exc:
+            raise DataError(f"cannot read input file '{path}': {exc.strerror}") from None
+        keep = [i for i, line in enumerate(lines) if line.strip()]
+        sources = [s[: data.max_len] or [PAD_ID] for s in data.src_tok.encode([lines[i] for i in keep])]
+        out = [""] * len(lines)
+        for i, hypothesis in zip(keep, self.translate(model, data, sources) if sources else []):
+            out[i] = hypothesis
+        return "".join(line + "\n" for line in out)
 
     # -- model --------------------------------------------------------------------------------------
     def build_model(self, config: dict[str, Any], data: TranslationData):
