@@ -31,6 +31,7 @@ def run_study(
     device: str | None = None,
     precision: str | None = None,
     artifacts: str | Path | None = None,
+    devices: list[str] | None = None,
 ):
     """Run or resume a study until it holds ``n_trials`` finished trials; see :func:`harness.study.run_study`.
 
@@ -43,6 +44,7 @@ def run_study(
         workers: Worker processes on this machine sharing the storage.
         device, precision: Override ``[budget] device`` / ``precision`` (see :mod:`harness.device`).
         artifacts: Folder of the artifact store the tested models are kept in (default: beside the database).
+        devices: GPU indices, one per worker in turn (``["0", "1"]``); default on CUDA: every visible GPU.
 
     Returns:
         :class:`harness.study.RunSummary`.
@@ -56,7 +58,8 @@ def run_study(
         spec = load_spec(spec)
     spec = spec.with_overrides(name=study_name, n_trials=n_trials, timeout=timeout, seed=seed, device=device,
                                precision=precision)
-    return _run(spec, storage=storage, data_dir=data_dir, quiet=quiet, workers=workers, artifacts=artifacts)
+    return _run(spec, storage=storage, data_dir=data_dir, quiet=quiet, workers=workers, artifacts=artifacts,
+                devices=devices)
 
 
 def benchmark(

@@ -75,6 +75,9 @@ def run_study(
     device: DeviceOpt = None,
     precision: PrecisionOpt = None,
     artifacts: ArtifactsOpt = None,
+    devices: Annotated[str | None, typer.Option(
+        "--devices", help="GPU indices for the workers, one GPU per worker in turn, e.g. 0,1,2,3 [default on CUDA: "
+                          "every visible GPU]")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress output")] = False,
 ) -> None:
     """Run a study, or resume it until it holds N finished (complete or pruned) trials."""
@@ -83,7 +86,8 @@ def run_study(
     set_quiet(quiet)
     summary = api.run_study(spec, storage=storage, study_name=study_name, n_trials=n_trials, timeout=timeout,
                             data_dir=data_dir, seed=seed, quiet=quiet, workers=workers, device=device,
-                            precision=precision, artifacts=artifacts)
+                            precision=precision, artifacts=artifacts,
+                            devices=[d.strip() for d in devices.split(",")] if devices else None)
     best = "-" if summary.best_value is None else f"{summary.best_value:.4g} (trial {summary.best_trial})"
     console.print(f"Study '{summary.study_name}': {summary.finished}/{summary.target} trials finished "
                   f"({summary.ran} this run, {summary.seconds:.0f} s); best {best}. "

@@ -157,6 +157,10 @@ class Placement:
 
         device = self.torch_device
         record: dict[str, Any] = {"device": str(device), "precision": self.precision, "compile": self.compile}
+        import os
+
+        if os.environ.get("CUDA_VISIBLE_DEVICES") is not None:
+            record["visible_devices"] = os.environ["CUDA_VISIBLE_DEVICES"]  # a worker's own GPU (--devices)
         if device.type == "cuda":
             index = device.index if device.index is not None else torch.cuda.current_device()
             record.update(device_name=torch.cuda.get_device_name(index), device_index=index,

@@ -154,16 +154,21 @@ def _fixed(space, name: str) -> Any:
 
 
 # -- the study ------------------------------------------------------------------------------------
-def _build_sampler_and_pruner(spec: StudySpec, space, n_existing: int, worker: int = 0):
+def _build_sampler_and_pruner(spec: StudySpec, space, n_existing: int, worker: int = 0, parallel: bool = False):
     from harness.strategies import build_pruner, build_sampler
 
     base = spec.sampler.seed if spec.sampler.seed is not None else spec.study.seed
     grid = space.grid() if spec.sampler.name == "grid" else None
+    options = dict(spec.sampler.options)
+    if parallel and spec.sampler.name == "tpe":
+        # TPE in parallel workers: running trials count as if they had the worst value so far (Optuna's
+        # constant liar), so concurrent workers do not all sample next to the same good point. Optuna 5 does
+        # this by default; said here so that a spec cannot lose it by accident on older versions.
+        options.setdefault("constant_liar", True)
     try:
         # A resumed run shifts the seed, so a seeded sampler does not replay the first run's proposals;
         # parallel workers shift it further, so they do not propose the same configurations.
-        sampler = build_sampler(spec.sampler.name, base + n_existing + WORKER_SEED_STRIDE * worker,
-                                spec.sampler.options, grid)
+        sampler = build_sampler(spec.sampler.name, base + n_existing + WORKER_SEED_STRIDE * worker, options, grid)
         pruner = build_pruner(spec.pruner.name, spec.budget.max_epochs, spec.pruner.options)
     except (TypeError, ValueError) as exc:
         raise SpecError(f"[sampler]/[pruner] options rejected by Optuna: {exc}") from None
@@ -187,8 +192,11 @@ def _storage(spec: StudySpec, storage: str | None, write: bool = True):
     return open_storage(storage, write=write, heartbeat=(run.heartbeat_interval, run.grace_period, run.max_retries))
 
 
-def open_study(spec: StudySpec, storage: str | None, *, create: bool, worker: int = 0) -> tuple[optuna.Study, bool]:
+def open_study(spec: StudySpec, storage: str | None, *, create: bool, worker: int = 0,
+               parallel: bool = False) -> tuple[optuna.Study, bool]:
     """Load the study named in ``spec``, or create it (``create``); check the stored spec matches.
+
+    ``parallel``: the study is opened by one of several workers (TPE then uses the constant liar).
 
     Returns:
         ``(study, created)``.
@@ -212,7 +220,7 @@ def open_study(spec: StudySpec, storage: str | None, *, create: bool, worker: in
                 f"study '{spec.name}' exists in {shown} with a different spec ({diff or 'not a harness study'}); "
                 "use another --study-name, or restore the original spec"
             )
-        sampler, pruner = _build_sampler_and_pruner(spec, space, len(study.trials), worker)
+        sampler, pruner = _build_sampler_and_pruner(spec, space, len(study.trials), worker, parallel)
         return optuna.load_study(study_name=spec.name, storage=rdb, sampler=sampler, pruner=pruner), False
     if not create:
         raise BadInputError(f"no study '{spec.name}' in {shown}")
@@ -402,6 +410,7 @@ def run_study(
     evaluate_test: bool = True,
     workers: int = 1,
     artifacts: str | Path | None = None,
+    devices: list[str] | None = None,
 ) -> RunSummary:
     """Run (or resume) the study described by ``spec``; see the module docstring.
 
@@ -415,6 +424,8 @@ def run_study(
         workers: Worker processes on this machine sharing the storage (torch threads divided among them).
         artifacts: Folder of the artifact store the tested models are kept in (default: beside the database,
             :func:`harness.artifacts.default_location`).
+        devices: GPU indices for the workers, one per worker in turn (:func:`harness.workers.worker_devices`);
+            default with ``workers > 1`` on CUDA: every visible GPU.
 
     Raises:
         BadInputError: bad spec, data or storage (nothing is written to the storage).
@@ -431,6 +442,10 @@ def run_study(
         raise BadInputError(f"--workers must be at least 1, got {workers}")
     started = time.perf_counter()
     spec.to_placement()  # a device that is not there, or a precision it cannot do: refused before anything runs
+    if devices:
+        from harness.workers import worker_devices
+
+        worker_devices(spec, workers, devices)  # --devices that cannot be honoured: refused before anything runs
     threads = resolve_threads(spec)
     torch.set_num_threads(threads)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the progress display reports trials
@@ -455,7 +470,7 @@ def run_study(
         if before < target and workers > 1:
             from harness.workers import run_workers
 
-            run_workers(spec, storage, data_dir, workers, threads, quiet=quiet)
+            run_workers(spec, storage, data_dir, workers, threads, quiet=quiet, devices=devices)
         elif before < target:
             with StudyProgress(target, before, spec.metric, spec.budget.max_epochs) as progress:
                 optimize(study, spec, task, data, threads, progress=None if quiet else progress)
@@ -480,7 +495,7 @@ def worker_main(spec_data: dict[str, Any], storage: str | None, data_dir: str | 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     spec = parse_spec(spec_data, source="worker")
     task, data = load_data(spec, resolve_data_dir(data_dir))
-    study, _ = open_study(spec, storage, create=False, worker=worker)
+    study, _ = open_study(spec, storage, create=False, worker=worker, parallel=True)
     with sigterm_as_interrupt():
         optimize(study, spec, task, data, threads, worker=worker)
 

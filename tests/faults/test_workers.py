@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import optuna
+import pytest
 
 from tests.conftest import REPO_ROOT, harness_cli, write_tiny_spec
 
@@ -43,7 +44,7 @@ def test_run_study_with_two_workers(tmp_path):
     spec = write_tiny_spec(tmp_path, "two", n_trials=4)
     spec.write_text(spec.read_text().replace("threads = 1", "threads = 2"))
     url = f"sqlite:///{tmp_path / 'w.db'}"
-    proc = harness_cli("run-study", str(spec), "--storage", url, "--workers", "2", cwd=tmp_path)
+    proc = harness_cli("run-study", str(spec), "--storage", url, "--workers", "2", "--devices", "3,5", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "over 2 workers" in proc.stdout
     study = optuna.load_study(study_name="two", storage=url)
@@ -51,6 +52,8 @@ def test_run_study_with_two_workers(tmp_path):
     assert 4 <= len(finished) <= 5  # at most workers - 1 beyond the target
     assert {t.user_attrs["worker"] for t in finished} == {0, 1}
     assert {t.user_attrs["threads"] for t in finished} == {1}  # 2 threads divided between 2 workers
+    # each worker process saw its own GPU, set before it imported torch (no GPU here: auto then trains on the CPU)
+    assert {(t.user_attrs["worker"], t.user_attrs["device"]["visible_devices"]) for t in finished} == {(0, "3"), (1, "5")}
     assert len({repr(sorted(t.params.items())) for t in finished}) == len(finished)  # seeds differ per worker
     assert study.user_attrs["test_result"]["trial"] == study.best_trial.number
 
@@ -70,3 +73,29 @@ def _journal(path):
     from optuna.storages.journal import JournalFileBackend
 
     return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+
+
+def test_workers_take_gpus_in_turn_and_tpe_lies_constantly():
+    from harness.spec import parse_spec
+    from harness.study import _build_sampler_and_pruner, build_space
+    from harness.workers import worker_devices
+
+    spec = parse_spec({"study": {"name": "w", "task": "translation"}, "dataset": {"name": "numbers-en-de"}},
+                      source="test")
+    assert worker_devices(spec, 5, ["0", "1"]) == ["0", "1", "0", "1", "0"]
+    sampler, _ = _build_sampler_and_pruner(spec, build_space(spec), 0, worker=1, parallel=True)
+    assert sampler._constant_liar is True
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--workers", "1", "--devices", "0"], "with one worker use --device cuda:N"),
+    (["--workers", "2", "--devices", "0,x"], "GPU indices such as 0,1,2,3, got 'x'"),
+    (["--workers", "2", "--devices", "0,1", "--device", "cpu"], "--devices needs device 'auto' or 'cuda'"),
+])
+def test_devices_that_cannot_be_honoured_are_refused(tmp_path, args, expected):
+    spec = write_tiny_spec(tmp_path, "d", n_trials=1)
+    db = tmp_path / "d.db"
+    proc = harness_cli("run-study", str(spec), "--storage", f"sqlite:///{db}", *args, cwd=tmp_path)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and expected in lines[0], proc.stderr
+    assert not db.exists()
