@@ -205,6 +205,10 @@ def test_a_study_records_where_it_ran(tmp_path):
     assert env["omp_wait_policy"] and env["torch_threads_from"] and env["cpu_cores_available"] >= 1
     assert study.trials[0].user_attrs["device"]["precision"] == "bf16"
     assert study.user_attrs["test_result"]["device"]["device"] == "cpu"
+    report = harness_cli("report", "tiny", "--storage", f"sqlite:///{db}", "--out", str(tmp_path / "r.md"), cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    text = (tmp_path / "r.md").read_text()
+    assert "| device " in text and "cpu, bf16" in text and "`harness predict tiny --input FILE`" in text
 
 
 def test_the_omp_wait_policy_is_passive_unless_the_user_set_it():

@@ -125,6 +125,13 @@ def summary_table(data: StudyData) -> pd.DataFrame:
     rows.append(("trials", states_line(data)))
     rows.append(("total compute time", compute_time(data)))
     rows.append(("threads", threads_line(data)))
+    where = placement_line(a.get("environment") or {})
+    if where:
+        rows.append(("device", where))
+    kept = sorted(k[len("kept."):] for k in a if k.startswith("kept."))
+    if kept:
+        rows.append(("kept models", ", ".join(f"{k} (trial {a['kept.' + k].get('trial')})" for k in kept)
+                     + f"; `harness predict {data.name} --input FILE`"))
     rows.append(("created", str(a.get("created", DASH))))
     if a.get("harness_version"):
         rows.append(("harness version", str(a["harness_version"])))
@@ -147,6 +154,21 @@ def compute_time(data: StudyData) -> str:
     if missing:
         text += f"; {missing} trial{'s' if missing != 1 else ''} without a recorded time"
     return text
+
+
+def placement_line(env: dict) -> str:
+    """Where the trials trained, from the stored environment: ``"cuda:0 (NVIDIA H200), bf16, TF32"``, or ``""`` for
+    a study recorded before devices were (it ran on the CPU in fp32)."""
+    if "device" not in env:
+        return ""
+    parts = [str(env["device"]) + (f" ({env['device_name']})" if env.get("device_name") else ""), str(env.get("precision"))]
+    if env.get("tf32_matmul"):
+        parts.append("TF32 matmul")
+    if env.get("compile"):
+        parts.append("torch.compile")
+    if env.get("gpu_count"):
+        parts.append(f"{env['gpu_count']} GPU(s) visible, CUDA {env.get('cuda')}, cuDNN {env.get('cudnn')}")
+    return ", ".join(parts)
 
 
 def threads_line(data: StudyData) -> str:

@@ -15,6 +15,7 @@ from harness.report import baselines as B
 from harness.report.benchmark import tables as T
 from harness.report.benchmark.load import BenchmarkData
 from harness.report.markdown import md_table, to_toml
+from harness.report.tables import placement_line
 
 
 def intro(data: BenchmarkData) -> str:
@@ -130,7 +131,8 @@ def reproducibility(data: BenchmarkData) -> str:
              f"{seed_seconds:.1f} s). Seeds of the re-runs: study seed + 1000 + k for k in {seeds}. `harness rescore "
              f"{data.name}` recomputes every test metric above from the stored outputs.",
              f"Environment: Python {env.get('python', '?')}; {packages}; git commit {env.get('git_commit') or '–'}; "
-             f"CPU {env.get('cpu', '?')}, {env.get('cpu_count', '?')} cores, {env.get('torch_threads', '?')} torch threads.",
+             f"CPU {env.get('cpu', '?')}, {env.get('cpu_count', '?')} cores, {env.get('torch_threads', '?')} torch threads"
+             + (f"; device {placement_line(env)}" if placement_line(env) else "") + ".",
              "Spec:\n\n```toml\n" + to_toml(spec).rstrip() + "\n```",
              f"Commands:\n\n```sh\nharness benchmark studies/{data.name}.toml --storage {data.storage}\n"
              f"harness report {data.name} --storage {data.storage}\nharness rescore {data.name} --storage {data.storage}\n```"]
