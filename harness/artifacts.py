@@ -10,9 +10,9 @@ The checkpoint is a :func:`torch.save` dict that :func:`torch.load` reads back w
 
 It is uploaded with :func:`optuna.artifacts.upload_artifact` to an artifact store (by default a
 :class:`~optuna.artifacts.FileSystemArtifactStore` beside the database: ``reports/x.db`` keeps its files in
-``reports/x.artifacts/``), attached to the trial it came from (a benchmark's seed run) or, once that trial has
-finished (a study's retrained best), to the study, and the study's user attribute ``kept.<key>``
-(key ``best``, ``family.<name>`` or ``<problem>.<arm slug>``) records its artifact id. ``harness predict`` and
+``reports/x.artifacts/``), attached to the study (the trial it came from has finished by then, or, for a
+benchmark's seed run, is created only afterwards), and the study's user attribute ``kept.<key>`` (key ``best``,
+``family.<name>`` or ``<problem>.<arm slug>``) records its artifact id and trial. ``harness predict`` and
 ``optuna-dashboard`` read them from there.
 """
 
@@ -72,17 +72,17 @@ def open_store(location: str | Path | None, storage: str, *, create: bool):
     return FileSystemArtifactStore(str(path.resolve()))  # absolute and normalised ('//tmp' -> '/tmp'), as Optuna checks
 
 
-def keep(study: optuna.Study, key: str, *, store: Any, trial: Any, task: Task, data: Any, model: nn.Module,
-         config: dict[str, Any], value: float | None = None) -> dict[str, Any] | None:
-    """Save ``model`` as a checkpoint artifact attached to ``trial`` and record it under ``key`` on the study;
-    nothing for a task that cannot predict with a kept model (:meth:`~harness.task.Task.keeps_models`).
+def keep(study: optuna.Study, key: str, *, store: Any, trial_number: int | None, task: Task, data: Any,
+         model: nn.Module, config: dict[str, Any], value: float | None = None) -> dict[str, Any] | None:
+    """Save ``model`` as a checkpoint artifact of the study and record it under ``key`` (:func:`record`); nothing for
+    a task that cannot predict with a kept model (:meth:`~harness.task.Task.keeps_models`).
 
     Args:
-        study: The study whose ``kept.<key>`` attribute records the artifact.
+        study: The study the artifact is attached to and whose ``kept.<key>`` attribute records it.
         key: ``best``, ``family.<name>`` or ``<problem>.<arm slug>``.
         store: An Optuna artifact store.
-        trial: The trial the model belongs to: a running :class:`optuna.Trial` takes the artifact, a finished
-            (frozen) one leaves it to the study.
+        trial_number: The trial the model belongs to; ``None`` when it is not known yet (a benchmark saves a seed
+            run's model before it creates the run's trial, then calls :func:`record`).
         task, data: The task and its prepared data (for :meth:`~harness.task.Task.inference_state`).
         model: The trained model (any device; saved on the CPU).
         config: The trial's configuration.
@@ -92,7 +92,6 @@ def keep(study: optuna.Study, key: str, *, store: Any, trial: Any, task: Task, d
         The record: artifact id, trial number, family, validation value, file size in bytes; ``None`` when the
         task keeps no models.
     """
-    import optuna
     import torch
     from optuna.artifacts import upload_artifact
 
@@ -101,26 +100,30 @@ def keep(study: optuna.Study, key: str, *, store: Any, trial: Any, task: Task, d
     if not task.keeps_models():
         return None
     checkpoint = {"format": FORMAT, "task": task.name, "config": config, "study": study.study_name, "key": key,
-                  "trial": trial.number, "harness_version": __version__, "inference": task.inference_state(data),
+                  "trial": trial_number, "harness_version": __version__, "inference": task.inference_state(data),
                   "state_dict": {k: v.detach().to("cpu") for k, v in model.state_dict().items()}}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"{study.study_name}.{key}.pt"
         torch.save(checkpoint, path)
         size = path.stat().st_size
-        # a finished trial cannot take attributes any more: its model is then attached to the study
-        owner = trial if isinstance(trial, optuna.Trial) else study
-        artifact_id = upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=owner,
+        artifact_id = upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=study,
                                       mimetype="application/x-pytorch")
-    record = {"artifact_id": artifact_id, "trial": trial.number, "family": config.get("model"), "value": value,
-              "bytes": size}
+    kept = {"artifact_id": artifact_id, "trial": trial_number, "family": config.get("model"), "value": value,
+            "bytes": size}
+    if trial_number is not None:
+        record(study, key, kept, store)
+    return kept
+
+
+def record(study: optuna.Study, key: str, kept: dict[str, Any], store: Any) -> None:
+    """Record ``kept`` (from :func:`keep`) as the study's model ``key``; the file of the model it replaces is removed."""
     previous = study.user_attrs.get(KEPT + key)
-    study.set_user_attr(KEPT + key, record)
-    if previous and previous.get("artifact_id") != artifact_id:
+    study.set_user_attr(KEPT + key, kept)
+    if previous and previous.get("artifact_id") != kept["artifact_id"]:
         try:
-            store.remove(previous["artifact_id"])  # a better seed replaced it
-        except Exception:  # noqa: BLE001 - a file already gone is not worth failing a benchmark for
+            store.remove(previous["artifact_id"])  # a better seed, or a better best trial, replaced it
+        except Exception:  # noqa: BLE001 - a file already gone is not worth failing a run for
             pass
-    return record
 
 
 def load(study: optuna.Study, store: Any, key: str = "best") -> dict[str, Any]:

@@ -314,7 +314,10 @@ def _seed_run(parent, task, data, problem: StudySpec, name: str, arm: Arm, inner
     except Exception as exc:  # noqa: BLE001 - a failed re-run is stored with its reason and listed by the report
         attrs["fail_reason"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
     attrs["seconds"] = time.perf_counter() - start
-    trial = parent.ask()
+    kept_key = f"{name}.{arm.slug}"
+    kept = None if "fail_reason" in attrs else _save_if_best_seed(parent, store, kept_key, task, data, model, config,
+                                                                    result.value, problem.direction)
+    trial = parent.ask()  # from here to tell() nothing slow: a killed process should leave no running trial
     for key, value in attrs.items():
         trial.set_user_attr(key, value)
     if result is not None:
@@ -322,18 +325,25 @@ def _seed_run(parent, task, data, problem: StudySpec, name: str, arm: Arm, inner
     if "fail_reason" in attrs:
         return parent.tell(trial, state=TrialState.FAIL)
     put_output(trial, "test", outputs)
-    _keep_best_seed(parent, store, f"{name}.{arm.slug}", trial, task, data, model, config, result.value, problem.direction)
-    return parent.tell(trial, result.value)
+    done = parent.tell(trial, result.value)
+    if kept is not None:
+        from harness.artifacts import record
+
+        record(parent, kept_key, {**kept, "trial": done.number}, store)
+    return done
 
 
-def _keep_best_seed(parent, store, key: str, trial, task, data, model, config, value: float, direction: str) -> None:
-    """Keep the model of this seed run when it beats the arm's kept seed on validation."""
+def _save_if_best_seed(parent, store, key: str, task, data, model, config, value: float, direction: str):
+    """Save the model of this seed run (:func:`harness.artifacts.keep`, not yet recorded) when it beats the arm's kept
+    seed on validation; ``None`` otherwise."""
     from harness.artifacts import KEPT, keep
 
     if store is None:
-        return
+        return None
     current = parent.user_attrs.get(KEPT + key)
     previous = None if current is None else current.get("value")
     if previous is None or (value > previous if direction == "maximize" else value < previous):
-        keep(parent, key, store=store, trial=trial, task=task, data=data, model=model, config=config, value=value)
+        return keep(parent, key, store=store, trial_number=None, task=task, data=data, model=model, config=config,
+                    value=value)
+    return None
 

@@ -679,8 +679,8 @@ def _keep(study: optuna.Study, key: str, store: Any, trial: Any, task: Task, dat
         return
     from harness.artifacts import keep
 
-    keep(study, key, store=store, trial=trial, task=task, data=data, model=model, config=trial.user_attrs["config"],
-         value=trial.value)
+    keep(study, key, store=store, trial_number=trial.number, task=task, data=data, model=model,
+         config=trial.user_attrs["config"], value=trial.value)
 
 
 def _keep_missing(study: optuna.Study, key: str, store: Any, trial: Any, spec: StudySpec, task: Task, data: Any,
