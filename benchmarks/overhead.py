@@ -24,6 +24,7 @@ import optuna
 import torch
 from _common import interleaved, median, record
 
+from harness.data import train_loader
 from harness.spec import parse_spec
 from harness.storage import open_storage
 from harness.study import load_data, make_objective
@@ -72,9 +73,10 @@ def main() -> None:
         generator = seed_everything(seed)
         model = task.build_model(config, data)
         optimizer = build_optimizer(model, config)
+        loader = train_loader(task, data, config["batch_size"], generator)
         for _ in range(spec.budget.max_epochs):
             model.train()
-            for batch in list(task.train_batches(data, config["batch_size"], generator)):
+            for batch in loader:
                 loss, _ = task.loss(model, batch)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config["grad_clip"])

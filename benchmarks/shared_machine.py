@@ -43,7 +43,8 @@ task, data = load_data(spec, resolve_data_dir(None))
 config = build_space(spec).suggest(optuna.create_study(sampler=optuna.samplers.RandomSampler(0)).ask())
 model = seeded_model(task, config, data, 0)
 optimizer = build_optimizer(model, config)
-batches = list(task.train_batches(data, 64, torch.Generator().manual_seed(0)))
+from harness.data import train_loader
+batches = list(train_loader(task, data, 64, torch.Generator().manual_seed(0)))
 times = []
 for i in range(steps + 5):
     batch = batches[i % len(batches)]

@@ -14,6 +14,7 @@ over the same patches. Median of 5 interleaved repetitions of 20 steps.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import torch
 from _common import interleaved, median, record
 from torch import nn
 
+from harness.data import train_loader
 from harness.spec import parse_spec
 from harness.study import load_data
 
@@ -155,7 +157,7 @@ def main() -> None:
                        "dataset": {"name": "numbers-en-de", "train_size": 2000, "valid_size": 10, "test_size": 10,
                                    "max_number": 999_999_999, "vocab_size": 200}})
     task, data = load_data(spec, None)
-    batches = list(task.train_batches(data, 64, torch.Generator().manual_seed(0)))[:steps]
+    batches = list(itertools.islice(train_loader(task, data, 64, torch.Generator().manual_seed(0)), steps))
     tokens = sum(int((b[3] != 0).sum()) for b in batches)
     V_src, V_tgt = data.src_tok.vocab_size, data.tgt_tok.vocab_size
     base = {"hidden_size": 128, "embedding_size": 128, "layers": 1, "transformer_layers": 2, "dropout": 0.1,
@@ -175,7 +177,7 @@ def main() -> None:
     if (data_dir / "ett" / "ETTh1.csv").exists():
         fspec = parse_spec({"study": {"name": "f", "task": "forecasting"}, "dataset": {"name": "ett"}})
         ftask, fdata = load_data(fspec, data_dir)
-        fbatches = list(ftask.train_batches(fdata, 32, torch.Generator().manual_seed(0)))[:steps]
+        fbatches = list(itertools.islice(train_loader(ftask, fdata, 32, torch.Generator().manual_seed(0)), steps))
         windows = sum(b[0].size(0) for b in fbatches)
         fbase = {"hidden_size": 64, "dropout": 0.1, "revin": False, "heads": 4, "attention": "scaled_dot", "cell": "gru",
                  "input_feeding": False, "layers": 1, "self_attention": "multihead", "patch_len": 16,

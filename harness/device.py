@@ -125,11 +125,13 @@ class Placement:
         device: The :class:`torch.device` models and batches move to (``None`` means the CPU).
         precision: ``fp32``, ``bf16`` or ``fp16`` (never ``auto``).
         compile: Train through :func:`torch.compile` (evaluation and decoding use the plain module).
+        data_workers: DataLoader worker processes that build training batches (0: in the training process).
     """
 
     device: Any = None
     precision: str = "fp32"
     compile: bool = False
+    data_workers: int = 0
 
     @property
     def torch_device(self) -> torch.device:
@@ -156,7 +158,8 @@ class Placement:
         import torch
 
         device = self.torch_device
-        record: dict[str, Any] = {"device": str(device), "precision": self.precision, "compile": self.compile}
+        record: dict[str, Any] = {"device": str(device), "precision": self.precision, "compile": self.compile,
+                                  "data_workers": self.data_workers}
         import os
 
         if os.environ.get("CUDA_VISIBLE_DEVICES") is not None:
@@ -168,7 +171,7 @@ class Placement:
         return record
 
 
-def placement(device: str = "cpu", precision: str = "fp32", compile: bool = False) -> Placement:
+def placement(device: str = "cpu", precision: str = "fp32", compile: bool = False, data_workers: int = 0) -> Placement:
     """Resolve ``[budget] device``, ``precision`` and ``compile`` into a :class:`Placement`; on CUDA, allow TF32
     matrix products and cuDNN convolutions (fp32 storage, 10-bit mantissa products).
 
@@ -182,7 +185,7 @@ def placement(device: str = "cpu", precision: str = "fp32", compile: bool = Fals
     if dev.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
-    return Placement(dev, concrete, compile)
+    return Placement(dev, concrete, compile, data_workers)
 
 
 def to_device(batch: Any, device: torch.device) -> Any:

@@ -78,7 +78,7 @@ class DatasetSection(_Open):
 
 
 #: ``[budget]`` keys that say where trials train, not what they train: run control, inherited by benchmark problems.
-PLACEMENT_KEYS = ("device", "precision", "compile")
+PLACEMENT_KEYS = ("device", "precision", "compile", "data_workers")
 
 
 class BudgetSection(_Strict):
@@ -91,6 +91,7 @@ class BudgetSection(_Strict):
     precision: Literal["fp32", "bf16", "fp16", "auto"] = Field(
         "fp32", description="fp32, or automatic mixed precision in bf16 / fp16; auto: bf16 or fp16 on CUDA, else fp32")
     compile: bool = Field(False, description="train through torch.compile (off: compiling costs minutes per trial)")
+    data_workers: int = Field(0, ge=0, le=64, description="DataLoader processes building training batches (0: none)")
 
     @field_validator("device")
     @classmethod
@@ -227,7 +228,7 @@ class StudySpec(_Strict):
         """
         from harness.device import placement
 
-        return placement(self.budget.device, self.budget.precision, self.budget.compile)
+        return placement(self.budget.device, self.budget.precision, self.budget.compile, self.budget.data_workers)
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as plain data, with extra options inline (the TOML layout)."""
@@ -237,7 +238,8 @@ class StudySpec(_Strict):
         """What must not change when a study is resumed: everything but run control.
 
         ``study.n_trials``, ``study.timeout``, ``study.description``, ``study.test`` (what is evaluated after
-        the search), ``budget.threads``, ``budget.device``, ``budget.compile`` and the ``[run]`` table may change
+        the search), ``budget.threads``, ``budget.device``, ``budget.compile``, ``budget.data_workers`` and the
+        ``[run]`` table may change
         between runs of the same study; any other difference is a different experiment. ``budget.precision``
         counts only when it is not fp32 (mixed precision changes the numbers; studies from before the setting
         existed are fp32).
@@ -245,7 +247,7 @@ class StudySpec(_Strict):
         data = self.to_dict()
         for key in ("n_trials", "timeout", "description", "test"):
             data["study"].pop(key, None)
-        for key in ("threads", "device", "compile") + (("precision",) if self.budget.precision == "fp32" else ()):
+        for key in ("threads", "device", "compile", "data_workers") + (("precision",) if self.budget.precision == "fp32" else ()):
             data["budget"].pop(key, None)
         data.pop("run", None)
         return data

@@ -9,7 +9,7 @@ listing tasks and validating specs stays fast.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -72,6 +72,23 @@ class DatasetInfo:
     def own_options(self, options: BaseModel) -> BaseModel:
         """The dataset's own options out of a merged options object (see :meth:`with_options`)."""
         return self.options.model_validate({k: getattr(options, k) for k in self.options.model_fields})
+
+
+@dataclass(frozen=True)
+class TrainData:
+    """What a task hands the engine for training (see :meth:`Task.train_data` and :mod:`harness.data`).
+
+    Args:
+        dataset: A map-style dataset (``__len__``, ``__getitem__``; ``__getitems__`` to fetch a whole batch at once).
+        batch_sampler: Yields each batch's list of dataset indices, in an order drawn from the trial's generator at
+            the start of every epoch; ``len()`` is the number of batches per epoch.
+        collate_fn: A batch's items (what the dataset returned) to the batch the task's ``loss`` takes, as CPU
+            tensors (the fit loop moves them to the device).
+    """
+
+    dataset: Any
+    batch_sampler: Any
+    collate_fn: Callable[[Any], Any]
 
 
 @dataclass
@@ -145,8 +162,10 @@ class Task(ABC):
         """Build the model for a trial's configuration (``config["model"]`` names the family)."""
 
     @abstractmethod
-    def train_batches(self, data: Any, batch_size: int, generator: Any) -> Iterator[Any]:
-        """One epoch of shuffled training batches, ordered by ``generator`` (a ``torch.Generator``)."""
+    def train_data(self, data: Any, batch_size: int, generator: Any) -> TrainData:
+        """One epoch of training data for ``torch.utils.data`` (:mod:`harness.data` builds the loader): the dataset,
+        a batch sampler that draws the order of every epoch from ``generator`` (the trial's seeded CPU
+        ``torch.Generator``), and the collate function that makes a batch of CPU tensors."""
 
     @abstractmethod
     def loss(self, model: nn.Module, batch: Any) -> tuple[Tensor, int]:

@@ -7,7 +7,9 @@ non-finite training loss ends the trial as pruned, with the reason stored. Learn
 learning rate applied at every optimizer step, epoch wall times (seconds) and the parameter count are
 stored on the trial as user attributes, so reports need nothing but the storage.
 
-The model trains on the :class:`~harness.device.Placement`'s device: batches are moved there, the forward
+Batches come from a ``torch.utils.data.DataLoader`` over the task's training data (:mod:`harness.data`), made as
+they are consumed; the schedules' horizon is its number of batches per epoch. The model trains on the
+:class:`~harness.device.Placement`'s device: batches are moved there, the forward
 pass, the loss and the validation run under autocast in the placement's precision, and fp16 scales the loss
 (:class:`torch.amp.GradScaler`; gradients are unscaled before clipping). Tasks move their evaluation inputs to
 the model's device and bring outputs back with ``.cpu()``.
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from harness.data import train_loader
 from harness.device import Placement, to_device
 from harness.registry import SCHEDULES
 from harness.schedules import Horizon, ScheduleRunner
@@ -145,8 +148,9 @@ def fit(
     trained = torch.compile(model) if place.compile else model
     optimizer = build_optimizer(model, config)
     scaler = place.grad_scaler()
-    batches = list(task.train_batches(data, config["batch_size"], generator))  # epoch 1; fixes the horizon
-    horizon = Horizon(steps_per_epoch(len(batches), config["grad_accum_steps"]), budget.max_epochs)
+    loader = train_loader(task, data, config["batch_size"], generator, num_workers=place.data_workers,
+                          pin_memory=device.type == "cuda")
+    horizon = Horizon(steps_per_epoch(len(loader), config["grad_accum_steps"]), budget.max_epochs)
     schedule = SCHEDULES.get(config["schedule"])
     runner = ScheduleRunner(schedule, optimizer, config, horizon)
     result = FitResult(param_count=sum(p.numel() for p in model.parameters() if p.requires_grad))
@@ -155,9 +159,7 @@ def fit(
     try:
         for epoch in range(1, budget.max_epochs + 1):
             start = time.perf_counter()
-            if epoch > 1:
-                batches = list(task.train_batches(data, config["batch_size"], generator))
-            train_loss = step.epoch(batches)
+            train_loss = step.epoch(loader)
             with place.autocast():
                 metrics = task.evaluate(model, data, "valid")
             runner.after_epoch(metrics["loss"])
@@ -195,13 +197,14 @@ class _Step:
     config: dict[str, Any]
     lr_log: list[float]
 
-    def epoch(self, batches: list[Any]) -> float:
+    def epoch(self, loader: Any) -> float:
         self.model.train()
         accum, clip = self.config["grad_accum_steps"], self.config["grad_clip"]
         device = self.place.torch_device
         total, count, pending = 0.0, 0, 0
+        last = len(loader) - 1
         self.optimizer.zero_grad(set_to_none=True)
-        for i, batch in enumerate(batches):
+        for i, batch in enumerate(loader):
             with self.place.autocast():
                 loss, n = self.task.loss(self.trained, to_device(batch, device))
             if not torch.isfinite(loss):
@@ -210,7 +213,7 @@ class _Step:
             total += loss.item() * n
             count += n
             pending += 1
-            if pending == accum or i == len(batches) - 1:
+            if pending == accum or i == last:
                 if clip > 0:
                     self.scaler.unscale_(self.optimizer)
                     torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)

@@ -1,23 +1,27 @@
 """Devices and precision: spec values, refusals, every model family trained and evaluated on the CPU in fp32 and
-bf16 autocast, and no tensor created on an implicit device (checked with PyTorch's default device set to
-``meta``: a tensor made without an explicit device lands there and cannot meet the CPU tensors)."""
+bf16 autocast, and no tensor created by the project's code on an implicit device (every factory call without a
+``device`` argument is traced back to the line that made it)."""
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import sqlite3
+from pathlib import Path
 
 import optuna
 import pytest
 import torch
+from torch.overrides import TorchFunctionMode
+from torch.utils._device import _device_constructors
 
 from harness.device import DeviceError, Placement, placement, resolve_device, resolve_precision, to_device
 from harness.errors import SpecError
 from harness.spec import parse_spec, resolve_threads
 from harness.study import build_space, load_data, resolve_data_dir
 from harness.training import fit, seeded_model
-from tests.conftest import harness_cli, write_tiny_spec
+from tests.conftest import REPO_ROOT, harness_cli, write_tiny_spec
 
 NO_CUDA = not torch.cuda.is_available()
 
@@ -143,21 +147,47 @@ def test_every_family_trains_and_evaluates_on_the_cpu(task, family, precision):
                if t.is_floating_point())  # weights stay fp32 under autocast
 
 
+class ImplicitDevices(TorchFunctionMode):
+    """Records every tensor factory call (``torch.zeros``, ``full``, ``tensor``, ``randperm``, ...) made directly by the
+    project's code (harness/, tasks/) without a ``device`` argument: such a tensor lands on whatever the default device
+    is, not where the model or the data lives. Calls made inside PyTorch (the DataLoader's seed, layers) are not ours."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _device_constructors() and kwargs.get("device") is None:
+            caller = inspect.currentframe().f_back
+            path = Path(caller.f_code.co_filename).resolve()
+            if any(path.is_relative_to(REPO_ROOT / part) for part in ("harness", "tasks")):
+                self.found.append(f"{path.relative_to(REPO_ROOT)}:{caller.f_lineno} {func.__name__}")
+        return func(*args, **kwargs)
+
+
 @pytest.mark.parametrize("task,family", FAMILIES)
 def test_no_tensor_is_created_on_an_implicit_device(task, family):
     spec = tiny_spec(task, family, device="cpu")
     task_obj, data = load_data(spec, resolve_data_dir(None))
     config = config_of(spec)
-    model = seeded_model(task_obj, config, data, 0)  # built before: parameters are made on the default device
-    torch.set_default_device("meta")
-    try:
+    model = seeded_model(task_obj, config, data, 0)  # parameters are made by nn layers on the default device
+    with ImplicitDevices() as mode:
         result = fit(task_obj, model, data, config, spec.to_budget(), metric=spec.metric, direction=spec.direction,
                      seed=0, placement=spec.to_placement())
         _, outputs = task_obj.evaluate_outputs(model, data, "test")
         task_obj.examples(model, data)
-    finally:
-        torch.set_default_device(None)
     assert result.history and outputs
+    assert mode.found == []
+
+
+def test_the_implicit_device_check_finds_a_factory_call_without_a_device():
+    from tasks.translation import task as translation
+
+    with ImplicitDevices() as mode:
+        translation.pad([[4, 5, 6]])
+        exec(compile("import torch\ntorch.zeros(2)", str(REPO_ROOT / "harness" / "probe.py"), "exec"))
+    assert mode.found == ["harness/probe.py:2 zeros"]
 
 
 def test_fp32_results_do_not_depend_on_the_placement_object():

@@ -13,9 +13,10 @@ import pytest
 import torch
 from sklearn.datasets import load_diabetes
 
+from harness.data import Batched, ShuffledBatches, as_is
 from harness.storage import get_series, open_storage
 from harness.study import store_result
-from harness.task import Budget, Task
+from harness.task import Budget, Task, TrainData
 from harness.training import fit, seeded_model
 from tests.conftest import ValidOnlyRegression
 
@@ -52,12 +53,10 @@ class DiabetesRegression(ValidOnlyRegression, Task):
     def build_model(self, config, data):
         return torch.nn.Linear(10, 1)
 
-    def train_batches(self, data, batch_size, generator):
+    def train_data(self, data, batch_size, generator):
         X, y = data["train"]
-        order = torch.randperm(len(y), generator=generator)
-        for i in range(0, len(y), batch_size):
-            idx = order[i : i + batch_size]
-            yield X[idx], y[idx]
+        return TrainData(Batched(len(y), lambda idx: (X[idx], y[idx])), ShuffledBatches(len(y), batch_size, generator),
+                         as_is)
 
     def loss(self, model, batch):
         X, y = batch

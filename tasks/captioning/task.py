@@ -12,8 +12,8 @@ tokenised like the vocabulary (Karpathy-style preprocessing, as the COCO caption
 from __future__ import annotations
 
 import base64
+import functools
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import BadInputError, InvalidConfigError, SpecError
-from harness.task import Budget, DatasetInfo, Group, Task
+from harness.task import Budget, DatasetInfo, Group, Task, TrainData
 from tasks.captioning import space
 from tasks.captioning.data import DATASETS, CaptionCorpus, ImageSplit
 from tasks.captioning.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary, tokenize
@@ -187,15 +187,15 @@ class CaptioningTask(Task):
         cfg = CaptionerConfig(**common, layers=config["transformer_layers"])
         return TransformerCaptioner(cfg, functools.partial(build_attention, "multihead"))
 
-    def train_batches(self, data: CaptionData, batch_size: int, generator: Any) -> Iterator[Any]:
-        import torch
+    def train_data(self, data: CaptionData, batch_size: int, generator: Any) -> TrainData:
+        """The (image, caption) pairs in a fresh random order every epoch; a batch gathers its images from the split's
+        one copy (never one per caption) and, with ``augment_shift``, shifts them with the trial's generator (with
+        ``data_workers`` > 0 each loader process draws the shifts from its own copy of the generator)."""
+        from harness.data import ShuffledBatches
 
-        order = torch.randperm(len(data.train.pairs), generator=generator, device="cpu").tolist()
-        for i in range(0, len(order), batch_size):
-            images, captions_in, captions_out = collate(data.train, [data.train.pairs[j] for j in order[i : i + batch_size]])
-            if data.augment_shift:
-                images = random_shift(images, data.augment_shift, generator, fill=[-m / s for m, s in zip(data.mean, data.std)])
-            yield images, captions_in, captions_out
+        fill = [-m / s for m, s in zip(data.mean, data.std)]
+        make = functools.partial(_train_batch, data.train, data.augment_shift, generator, fill)
+        return TrainData(data.train.pairs, ShuffledBatches(len(data.train.pairs), batch_size, generator), make)
 
     def loss(self, model, batch):
         import torch.nn.functional as F
@@ -336,6 +336,14 @@ def _auto_blocks(height: int, width: int) -> int:
     while (height >> blocks) * (width >> blocks) > 64 and min(height >> blocks, width >> blocks) > 1:
         blocks += 1
     return blocks
+
+
+def _train_batch(split: Split, shift: int, generator: Any, fill: list[float], pairs: list[tuple[int, list[int]]]):
+    """A training batch of ``pairs`` (:func:`collate`), its images randomly shifted when ``shift`` > 0."""
+    images, captions_in, captions_out = collate(split, pairs)
+    if shift:
+        images = random_shift(images, shift, generator, fill=fill)
+    return images, captions_in, captions_out
 
 
 def collate(split: Split, pairs: list[tuple[int, list[int]]]):

@@ -11,7 +11,7 @@ exactly. The rounding moves a metric by at most ``QUANTUM / 2`` per value (MSE o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import InvalidConfigError
-from harness.task import Budget, DatasetInfo, Group, Task
+from harness.task import Budget, DatasetInfo, Group, Task, TrainData
 from tasks.forecasting import space
 from tasks.forecasting.data import DATASETS
 from tasks.forecasting.published import published
@@ -174,12 +174,14 @@ class ForecastingTask(Task):
         cfg = TransformerForecastConfig(**shape, **sizes, layers=config["transformer_layers"], patch_len=config["patch_len"])
         return TransformerForecaster(cfg, functools.partial(build_attention, config["self_attention"]))
 
-    def train_batches(self, prepared: Prepared, batch_size: int, generator: Any) -> Iterator[Any]:
-        import torch
+    def train_data(self, prepared: Prepared, batch_size: int, generator: Any) -> TrainData:
+        """The training windows, fetched a batch at a time (``ForecastData.windows``: one vectorised gather), in a
+        fresh random order every epoch."""
+        from harness.data import Batched, ShuffledBatches, as_is
 
-        order = prepared.train[torch.randperm(len(prepared.train), generator=generator, device="cpu").numpy()]
-        for i in range(0, len(order), batch_size):
-            yield prepared.data.windows(order[i : i + batch_size])
+        windows = functools.partial(_windows_at, prepared)
+        return TrainData(Batched(len(prepared.train), windows), ShuffledBatches(len(prepared.train), batch_size, generator),
+                         as_is)
 
     def loss(self, model, batch):
         import torch.nn.functional as F
@@ -273,6 +275,11 @@ class ForecastingTask(Task):
                 "weights": [[round(float(v), 4) for v in row] for row in w],
             }
         return out
+
+
+def _windows_at(prepared: Prepared, positions: list[int]):
+    """``(x, y)`` of the training windows at these positions of ``prepared.train``."""
+    return prepared.data.windows(prepared.train[np.asarray(positions, dtype=np.int64)])
 
 
 def quantize(forecast: np.ndarray, quantum: float = QUANTUM) -> dict[str, Any]:

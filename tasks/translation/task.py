@@ -15,7 +15,6 @@ Metrics on a split (validation during the search, test once for the best configu
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -23,7 +22,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import InvalidConfigError
-from harness.task import Budget, DatasetInfo, Group, Task
+from harness.task import Budget, DatasetInfo, Group, Task, TrainData
 from tasks.translation import space
 from tasks.translation.data import DATASETS, Corpus, Example
 from tasks.translation.tokenize import BOS_ID, EOS_ID, PAD_ID, SubwordTokenizer
@@ -155,17 +154,9 @@ class TranslationTask(Task):
             **({"published": MULTI30K_DE_EN} if (c.name, c.source_lang, c.target_lang) == ("multi30k", "de", "en") else {}),
         }
 
-    def train_batches(self, data: TranslationData, batch_size: int, generator: Any) -> Iterator[Any]:
-        import torch
-
-        order = torch.randperm(len(data.train), generator=generator, device="cpu").tolist()
-        pool = batch_size * 50  # sort within pools of 50 batches by source length: little padding, still random
-        batches = []
-        for start in range(0, len(order), pool):
-            chunk = sorted(order[start : start + pool], key=lambda i: len(data.train[i][0]))
-            batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
-        for b in torch.randperm(len(batches), generator=generator, device="cpu").tolist():
-            yield collate([data.train[i] for i in batches[b]])
+    def train_data(self, data: TranslationData, batch_size: int, generator: Any) -> TrainData:
+        """The training pairs, length-bucketed batches (:class:`BucketBatches`), :func:`collate`."""
+        return TrainData(data.train, BucketBatches([len(s) for s, _ in data.train], batch_size, generator), collate)
 
     # -- the kept model ---------------------------------------------------------------------------
     input_kind: ClassVar[str] = "a UTF-8 text file, one source sentence per line"
@@ -335,6 +326,40 @@ class TranslationTask(Task):
             "target_tokens": data.tgt_tok.pieces(ids[:n]),
             "weights": [[round(w, 4) for w in row] for row in weights[0, :n].float().tolist()],
         }}
+
+
+class BucketBatches:
+    """Length-bucketing batch sampler: every epoch shuffles the pairs (``torch.randperm`` with the trial's generator),
+    sorts each pool of 50 batches' worth by source length and cuts it into batches (little padding), then shuffles
+    the batches (a second ``torch.randperm``), so batch composition and order are still random.
+
+    Args:
+        lengths: Source length of every training pair, in subword tokens.
+        batch_size: Pairs per batch.
+        generator: The trial's data-order ``torch.Generator`` (CPU).
+    """
+
+    POOL_BATCHES = 50
+
+    def __init__(self, lengths: list[int], batch_size: int, generator: Any):
+        self.lengths, self.batch_size, self.generator = lengths, batch_size, generator
+
+    def __iter__(self):
+        import torch
+
+        order = torch.randperm(len(self.lengths), generator=self.generator, device="cpu").tolist()
+        pool = self.batch_size * self.POOL_BATCHES
+        batches = []
+        for start in range(0, len(order), pool):
+            chunk = sorted(order[start : start + pool], key=lambda i: self.lengths[i])
+            batches += [chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)]
+        for b in torch.randperm(len(batches), generator=self.generator, device="cpu").tolist():
+            yield batches[b]
+
+    def __len__(self) -> int:
+        pool = self.batch_size * self.POOL_BATCHES
+        n = len(self.lengths)
+        return sum(math.ceil(min(pool, n - start) / self.batch_size) for start in range(0, n, pool))
 
 
 def config_family(model) -> str:

@@ -12,10 +12,11 @@ import torch
 from pydantic import BaseModel, ConfigDict
 from sklearn.datasets import load_diabetes
 
+from harness.data import Batched, as_is
 from harness.registry import TASKS
 from harness.spec import parse_spec
 from harness.study import RepeatedFailures, run_study
-from harness.task import DatasetInfo, Task
+from harness.task import DatasetInfo, Task, TrainData
 from tests.conftest import ValidOnlyRegression
 
 
@@ -60,10 +61,10 @@ class FragileRegression(ValidOnlyRegression, Task):
         model.lr_in_use = config["lr"]
         return model
 
-    def train_batches(self, data, batch_size, generator):
+    def train_data(self, data, batch_size, generator):
         X, y = data["train"]
-        for i in range(0, 342, batch_size):
-            yield X[i : i + batch_size], y[i : i + batch_size], generator
+        in_order = [list(range(i, min(i + batch_size, 342))) for i in range(0, 342, batch_size)]
+        return TrainData(Batched(342, lambda idx: (X[idx], y[idx], generator)), in_order, as_is)
 
     def loss(self, model, batch):
         X, y, _ = batch
