@@ -274,6 +274,13 @@ def study_system_attrs(study: Any) -> dict[str, Any]:
     return study._storage.get_study_system_attrs(study._study_id)
 
 
+def trial_system_attrs(trial: Any) -> dict[str, Any]:
+    """The system attributes of a trial, running (``optuna.Trial``) or frozen (``FrozenTrial``)."""
+    if hasattr(trial, "system_attrs"):
+        return trial.system_attrs
+    return trial.storage.get_trial_system_attrs(trial._trial_id)
+
+
 def _system_attr_setter(owner: Any) -> tuple[Any, int]:
     import optuna
 

@@ -274,11 +274,14 @@ def finished_count(study: optuna.Study) -> int:
 
 
 # -- one trial ------------------------------------------------------------------------------------
-def make_objective(spec: StudySpec, task: Task, data: Any, threads: int, progress=None, worker: int = 0):
+def make_objective(spec: StudySpec, task: Task, data: Any, threads: int, progress=None, worker: int = 0,
+                   checkpoints: Path | None = None):
     """The Optuna objective: suggest a configuration, train it, store its curves, return its value.
 
     A trial that raises is stored with ``fail_reason`` and surfaces as :class:`TrialError` (the study
-    goes on); an interruption is stored as ``interrupted`` and propagates.
+    goes on); an interruption is stored as ``interrupted`` and propagates. With ``checkpoints`` (a folder) every
+    trial saves its state after each epoch, and a retry of a trial that died resumes from it (:mod:`harness.resume`);
+    a retry trains with the seed of the trial it retries.
     """
     import optuna
 
@@ -293,14 +296,16 @@ def make_objective(spec: StudySpec, task: Task, data: Any, threads: int, progres
         start = time.perf_counter()
         try:
             config = space.suggest(trial)
-            seed = spec.study.seed + trial.number
+            first = first_number(trial)  # the trial that first ran this configuration (itself unless a retry)
+            seed = spec.study.seed + first
             for key, value in {"config": config, "seed": seed, "threads": threads, "worker": worker, "device": where}.items():
                 trial.set_user_attr(key, value)
             if progress is not None:
                 progress.trial_started(trial.number, config)
             model = seeded_model(task, config, data, seed)
             result = fit(task, model, data, config, budget, metric=spec.metric, direction=spec.direction, seed=seed,
-                         placement=place, trial=trial, on_epoch=progress.epoch if progress is not None else None)
+                         placement=place, trial=trial, on_epoch=progress.epoch if progress is not None else None,
+                         checkpoint=checkpoints / f"{spec.name}.trial-{first}.pt" if checkpoints else None)
         except InvalidConfigError as exc:
             trial.set_user_attr("pruned_reason", f"invalid configuration: {exc}")
             trial.set_user_attr("seconds", time.perf_counter() - start)
@@ -321,6 +326,45 @@ def make_objective(spec: StudySpec, task: Task, data: Any, threads: int, progres
         return result.value
 
     return objective
+
+
+def first_number(trial: Any) -> int:
+    """The number of the trial that first ran ``trial``'s configuration: the one a chain of retries started from
+    (Optuna's ``RetryFailedTrialCallback`` records it), else the trial's own."""
+    from harness.storage import trial_system_attrs
+
+    retried = trial_system_attrs(trial).get("failed_trial")
+    return int(retried) if retried is not None else trial.number
+
+
+def checkpoint_folder(storage: str | None, artifacts: str | Path | None) -> Path:
+    """Where trials keep their per-epoch checkpoints: ``checkpoints/`` in the artifact folder (default beside the
+    database; :func:`harness.artifacts.default_location`)."""
+    from harness.artifacts import default_location
+
+    return (Path(artifacts) if artifacts is not None else default_location(storage_url(storage))) / "checkpoints"
+
+
+def requeue_interrupted(study: optuna.Study, spec: StudySpec, checkpoints: Path) -> int:
+    """Re-queue every trial that an interruption (SIGINT, SIGTERM) failed part-way and that left a checkpoint, once, with
+    Optuna's ``RetryFailedTrialCallback`` (a trial killed without a word is re-queued by the heartbeat instead).
+
+    Returns:
+        How many trials were re-queued.
+    """
+    import optuna
+    from optuna.storages import RetryFailedTrialCallback
+
+    retried = {first_number(t) for t in study.trials if t.system_attrs.get("failed_trial") is not None}
+    again = 0
+    for trial in study.trials:
+        first = first_number(trial)
+        if (trial.state == optuna.trial.TrialState.FAIL and str(trial.user_attrs.get("fail_reason", "")).startswith("interrupted")
+                and first not in retried and (checkpoints / f"{spec.name}.trial-{first}.pt").is_file()):
+            RetryFailedTrialCallback(max_retry=spec.run.max_retries)(study, trial)
+            retried.add(first)
+            again += 1
+    return again
 
 
 def _try_set(trial: Any, key: str, value: Any) -> None:
@@ -378,7 +422,7 @@ def sigterm_as_interrupt():
 
 
 def optimize(study: optuna.Study, spec: StudySpec, task: Task, data: Any, threads: int, *, progress=None,
-             worker: int = 0) -> None:
+             worker: int = 0, checkpoints: Path | None = None) -> None:
     """Run trials until the study holds ``n_trials`` finished ones (or ``timeout`` seconds pass).
 
     Raises:
@@ -388,7 +432,7 @@ def optimize(study: optuna.Study, spec: StudySpec, task: Task, data: Any, thread
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
 
-    objective = make_objective(spec, task, data, threads, progress, worker)
+    objective = make_objective(spec, task, data, threads, progress, worker, checkpoints)
     watch = FailureWatch(spec.run.max_repeated_failures)
     callbacks = [MaxTrialsCallback(spec.study.n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED)), watch]
     if progress is not None:
@@ -458,6 +502,8 @@ def run_study(
         _refresh_data_facts(study, task, data)
     for params in spec.enqueue:
         study.enqueue_trial(params, skip_if_exists=True)
+    checkpoints = checkpoint_folder(storage, artifacts)
+    requeue_interrupted(study, spec, checkpoints)
     target = spec.study.n_trials
     before = finished_count(study)
     shown = display_url(storage_url(storage))
@@ -470,10 +516,10 @@ def run_study(
         if before < target and workers > 1:
             from harness.workers import run_workers
 
-            run_workers(spec, storage, data_dir, workers, threads, quiet=quiet, devices=devices)
+            run_workers(spec, storage, data_dir, workers, threads, quiet=quiet, devices=devices, checkpoints=checkpoints)
         elif before < target:
             with StudyProgress(target, before, spec.metric, spec.budget.max_epochs) as progress:
-                optimize(study, spec, task, data, threads, progress=None if quiet else progress)
+                optimize(study, spec, task, data, threads, progress=None if quiet else progress, checkpoints=checkpoints)
         study = optuna.load_study(study_name=spec.name, storage=_storage(spec, storage, write=False))
         test = None
         if evaluate_test:
@@ -486,7 +532,8 @@ def run_study(
                       best_trial, test, time.perf_counter() - started)
 
 
-def worker_main(spec_data: dict[str, Any], storage: str | None, data_dir: str | None, worker: int, threads: int) -> None:
+def worker_main(spec_data: dict[str, Any], storage: str | None, data_dir: str | None, worker: int, threads: int,
+                checkpoints: str | None = None) -> None:
     """One worker process of :func:`run_study` (``workers > 1``): its own data, sampler seed and threads."""
     import optuna
     import torch
@@ -497,7 +544,7 @@ def worker_main(spec_data: dict[str, Any], storage: str | None, data_dir: str | 
     task, data = load_data(spec, resolve_data_dir(data_dir))
     study, _ = open_study(spec, storage, create=False, worker=worker, parallel=True)
     with sigterm_as_interrupt():
-        optimize(study, spec, task, data, threads, worker=worker)
+        optimize(study, spec, task, data, threads, worker=worker, checkpoints=Path(checkpoints) if checkpoints else None)
 
 
 def _best(study: optuna.Study) -> tuple[float | None, int | None]:

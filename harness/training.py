@@ -22,11 +22,13 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
+from harness import resume
 from harness.data import train_loader
 from harness.device import Placement, to_device
 from harness.registry import SCHEDULES
@@ -111,6 +113,7 @@ def fit(
     trial: optuna.Trial | None = None,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     keep_best_state: bool = False,
+    checkpoint: Path | None = None,
 ) -> FitResult:
     """Train ``model`` (built by ``task`` for ``config``) and evaluate it after every epoch.
 
@@ -133,6 +136,8 @@ def fit(
             after the result so far is stored on the trial).
         on_epoch: Called with ``(epoch, metrics)`` after each epoch (progress display).
         keep_best_state: Keep a copy of the weights at the best epoch (on the CPU).
+        checkpoint: Save the state after every epoch here, resume from it when it exists, delete it at the end
+            (:mod:`harness.resume`); ``None``: no checkpoints.
 
     Returns:
         :class:`FitResult`.
@@ -156,8 +161,22 @@ def fit(
     result = FitResult(param_count=sum(p.numel() for p in model.parameters() if p.requires_grad))
     better = (lambda a, b: a > b) if direction == "maximize" else (lambda a, b: a < b)
     step = _Step(task, trained, model, optimizer, scaler, runner, place, config, result.lr_per_step)
+    first = 1
+    saved = resume.load(checkpoint) if checkpoint is not None else None
+    if saved is not None:  # a retried trial: continue after the last epoch its predecessor finished
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        runner.scheduler.load_state_dict(saved["scheduler"])
+        scaler.load_state_dict(saved["scaler"])
+        resume.set_rng_state(saved["rng"], generator)
+        result.history.extend(saved["history"])
+        result.lr_per_step.extend(saved["lr_per_step"])
+        result.value, result.best_epoch, result.best_state = saved["value"], saved["best_epoch"], saved["best_state"]
+        first = saved["epoch"] + 1
+        for row in result.history if trial is not None else ():
+            trial.report(row[metric], row["epoch"])  # the pruner sees the epochs the retry did not train again
     try:
-        for epoch in range(1, budget.max_epochs + 1):
+        for epoch in range(first, budget.max_epochs + 1):
             start = time.perf_counter()
             train_loss = step.epoch(loader)
             with place.autocast():
@@ -177,8 +196,15 @@ def fit(
                 if trial.should_prune():
                     result.stopped, result.reason = "pruned", f"pruned by the pruner after epoch {epoch}"
                     break
+            if checkpoint is not None and epoch < budget.max_epochs:
+                resume.save(checkpoint, {
+                    "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": runner.scheduler.state_dict(), "scaler": scaler.state_dict(),
+                    "rng": resume.rng_state(generator), "history": result.history, "lr_per_step": result.lr_per_step,
+                    "value": result.value, "best_epoch": result.best_epoch, "best_state": result.best_state})
     except NonFiniteLoss as exc:
         result.stopped, result.reason = "non-finite loss", str(exc)
+    resume.remove(checkpoint)
     return result
 
 

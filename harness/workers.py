@@ -26,13 +26,14 @@ from harness.spec import StudySpec
 POLL_SECONDS = 2.0
 
 
-def _entry(spec_data: dict[str, Any], storage: str | None, data_dir: str | None, worker: int, threads: int) -> None:
+def _entry(spec_data: dict[str, Any], storage: str | None, data_dir: str | None, worker: int, threads: int,
+           checkpoints: str | None = None) -> None:
     """A worker's main: one line on stderr and an exit code instead of a traceback."""
     from harness.console import error
     from harness.study import worker_main
 
     try:
-        worker_main(spec_data, storage, data_dir, worker, threads)
+        worker_main(spec_data, storage, data_dir, worker, threads, checkpoints)
     except KeyboardInterrupt:
         sys.exit(130)
     except BadInputError as exc:
@@ -71,7 +72,7 @@ def worker_devices(spec: StudySpec, workers: int, devices: list[str] | None) -> 
 
 
 def run_workers(spec: StudySpec, storage: str | None, data_dir: str | Path | None, workers: int, threads: int,
-                *, quiet: bool = False, devices: list[str] | None = None) -> None:
+                *, quiet: bool = False, devices: list[str] | None = None, checkpoints: Path | None = None) -> None:
     """Start ``workers`` processes on the study and wait for them.
 
     Each worker gets its GPU (:func:`worker_devices`) through ``CUDA_VISIBLE_DEVICES``, set in its environment before
@@ -90,7 +91,8 @@ def run_workers(spec: StudySpec, storage: str | None, data_dir: str | Path | Non
     per_worker = max(1, threads // workers)
     gpus = worker_devices(spec, workers, devices)
     processes = [context.Process(target=_entry, name=f"harness-worker-{k}",
-                                 args=(spec.to_dict(), storage, str(data_dir) if data_dir else None, k, per_worker))
+                                 args=(spec.to_dict(), storage, str(data_dir) if data_dir else None, k, per_worker,
+                                       str(checkpoints) if checkpoints else None))
                  for k in range(workers)]
     for process, gpu in zip(processes, gpus):
         with _visible_devices(gpu):  # a spawned process copies the environment when it starts
