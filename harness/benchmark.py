@@ -185,6 +185,9 @@ def run_benchmark(
     from harness.artifacts import open_store
 
     store = open_store(artifacts, storage_url(storage), create=True)
+    from harness.study import checkpoint_folder
+
+    checkpoints = checkpoint_folder(storage, artifacts)
     done = _done(parent)
     before = len(done)
     bench = spec.benchmark
@@ -203,14 +206,15 @@ def run_benchmark(
                 if not quiet:
                     console.print(f"[{name}] arm {arm.label}: inner search {inner.name} "
                                   f"({bench.inner_trials} trials)", markup=False)
-                run_study(inner, storage=storage, data_dir=data_dir, quiet=True, evaluate_test=False)
+                run_study(inner, storage=storage, data_dir=data_dir, quiet=True, evaluate_test=False, artifacts=artifacts)
                 best = _better(best, _best_trial(inner, storage), spec.direction)
             if best is None:
                 continue  # every inner trial was pruned or failed: the report lists the arm and its inner trials
             for k in range(bench.seeds):
                 if (name, arm.slug, k) in done:
                     continue
-                trial = _seed_run(parent, task, data, problem, name, arm, best, k, threads, store)
+                trial = _seed_run(parent, task, data, problem, name, arm, best, k, threads, store,
+                                  checkpoints / f"{spec.name}.{name}.{arm.slug}.seed-{k}.pt")
                 if trial.state.name == "COMPLETE":
                     done.add((name, arm.slug, k))
                 if not quiet:
@@ -283,12 +287,13 @@ def _better(a: InnerBest | None, b: InnerBest | None, direction: str) -> InnerBe
 
 
 def _seed_run(parent, task, data, problem: StudySpec, name: str, arm: Arm, inner: InnerBest, k: int, threads: int,
-              store: Any = None):
+              store: Any = None, checkpoint: Path | None = None):
     """Retrain ``best``'s configuration with seed ``k``, keep the checkpoint of its best validation epoch, evaluate
     it once on test, and store the run as a parent trial: validation value (the trial's value), validation and
     test metrics, test outputs (output ``test`` of the trial). A run that raises or ends without a finite
     validation value is a failed trial with its reason (``fail_reason``); rerunning the benchmark retries it. The arm's
-    best seed so far (on validation) is kept in ``store`` as ``<problem>.<arm slug>`` (:mod:`harness.artifacts`)."""
+    best seed so far (on validation) is kept in ``store`` as ``<problem>.<arm slug>`` (:mod:`harness.artifacts`);
+    ``checkpoint`` lets a re-run killed part-way resume from its last epoch (:mod:`harness.resume`)."""
     from optuna.trial import TrialState
 
     from harness.storage import put_output
@@ -302,7 +307,7 @@ def _seed_run(parent, task, data, problem: StudySpec, name: str, arm: Arm, inner
                              "inner_study": inner.study, "threads": threads}
     result, outputs = None, None
     try:  # the parent trial is created only afterwards, so a killed process leaves no running trial behind
-        model, result = retrain(task, data, config, problem, seed=seed)
+        model, result = retrain(task, data, config, problem, seed=seed, checkpoint=checkpoint)
         attrs.update(best_epoch=result.best_epoch, param_count=result.param_count,
                      device=problem.to_placement().describe())
         if result.best_state is None or not math.isfinite(result.value):

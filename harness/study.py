@@ -526,7 +526,7 @@ def run_study(
             from harness.artifacts import open_store
 
             store = open_store(artifacts, storage_url(storage), create=True)
-            test = evaluate_best(study, spec, task, data, threads, quiet=quiet, store=store)
+            test = evaluate_best(study, spec, task, data, threads, quiet=quiet, store=store, checkpoints=checkpoints)
     best_value, best_trial = _best(study)
     return RunSummary(spec.name, shown, finished_count(study), target, finished_count(study) - before, best_value,
                       best_trial, test, time.perf_counter() - started)
@@ -555,7 +555,7 @@ def _best(study: optuna.Study) -> tuple[float | None, int | None]:
 
 
 def evaluate_best(study: optuna.Study, spec: StudySpec, task: Task, data: Any, threads: int, *, quiet: bool = False,
-                  store: Any = None):
+                  store: Any = None, checkpoints: Path | None = None):
     """After the search: the trivial baselines, then the validation-best configuration (and, with ``[study] test
     = "best-per-family"``, the validation-best of every other model family), each retrained with its trial's seed
     and evaluated once on the test split. Outputs and metrics are stored on the study.
@@ -584,7 +584,8 @@ def evaluate_best(study: optuna.Study, spec: StudySpec, task: Task, data: Any, t
     best = study.best_trial
     result = study.user_attrs.get("test_result")
     if not (result and result.get("trial") == best_number and result.get("outputs") in stored_outputs):
-        result, model = evaluate_trial(study, best, spec, task, data, threads, quiet=quiet, what="best trial")
+        result, model = evaluate_trial(study, best, spec, task, data, threads, quiet=quiet, what="best trial",
+                                       checkpoints=checkpoints)
         study.set_user_attr("test_result", result)
         _keep(study, "best", store, best, task, data, model)
         with spec.to_placement().autocast():
@@ -594,7 +595,7 @@ def evaluate_best(study: optuna.Study, spec: StudySpec, task: Task, data: Any, t
     else:
         _keep_missing(study, "best", store, best, spec, task, data, quiet=quiet)
     if spec.study.test == "best-per-family":
-        evaluate_families(study, spec, task, data, threads, result, quiet=quiet, store=store)
+        evaluate_families(study, spec, task, data, threads, result, quiet=quiet, store=store, checkpoints=checkpoints)
     attention_fallback(study, spec, task, data, quiet=quiet)
     return result["metrics"]
 
@@ -622,7 +623,7 @@ def store_baselines(owner: Any, task: Task, data: Any, spec: StudySpec, *, quiet
 
 
 def evaluate_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, spec: StudySpec, task: Task, data: Any, threads: int,
-               *, quiet: bool = False, what: str = "trial"):
+                   *, quiet: bool = False, what: str = "trial", checkpoints: Path | None = None):
     """Retrain ``trial``'s configuration with its seed, evaluate the checkpoint of its best validation epoch once
     on test, store the outputs (``trial.<number>.test``) on the study.
 
@@ -638,7 +639,8 @@ def evaluate_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, spec: S
         console.print(f"Evaluating {what} {trial.number} ({config.get('model', '?')}) on the test split (retraining its "
                       f"configuration, seed {trial.user_attrs['seed']})", markup=False)
     start = time.perf_counter()
-    model, result = retrain(task, data, config, spec, seed=trial.user_attrs["seed"])
+    model, result = retrain(task, data, config, spec, seed=trial.user_attrs["seed"],
+                            checkpoint=checkpoints / f"{spec.name}.test-{trial.number}.pt" if checkpoints else None)
     metrics, outputs = evaluate_on(model, task, data, "test", spec.to_placement())
     key = f"trial.{trial.number}.test"
     put_output(study, key, outputs)
@@ -661,7 +663,7 @@ def evaluate_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, spec: S
 
 
 def evaluate_families(study: optuna.Study, spec: StudySpec, task: Task, data: Any, threads: int, best_result: dict[str, Any],
-                      *, quiet: bool = False, store: Any = None) -> None:
+                      *, quiet: bool = False, store: Any = None, checkpoints: Path | None = None) -> None:
     """Test the validation-best complete trial of every model family (``config["model"]``); the overall best's
     record is reused for its family. Stored as ``family_results`` (family -> record)."""
     import optuna
@@ -681,7 +683,7 @@ def evaluate_families(study: optuna.Study, spec: StudySpec, task: Task, data: An
             stored[str(family)] = best_result
         elif not (stored.get(str(family), {}).get("trial") == best.number and stored[str(family)].get("outputs") in outputs):
             stored[str(family)], model = evaluate_trial(study, best, spec, task, data, threads, quiet=quiet,
-                                                    what=f"best {family} trial")
+                                                        what=f"best {family} trial", checkpoints=checkpoints)
             _keep(study, f"family.{family}", store, best, task, data, model)
         else:
             _keep_missing(study, f"family.{family}", store, best, spec, task, data, quiet=quiet)
@@ -747,14 +749,15 @@ def _keep_missing(study: optuna.Study, key: str, store: Any, trial: Any, spec: S
     _keep(study, key, store, trial, task, data, model)
 
 
-def retrain(task: Task, data: Any, config: dict[str, Any], spec: StudySpec, *, seed: int):
+def retrain(task: Task, data: Any, config: dict[str, Any], spec: StudySpec, *, seed: int, checkpoint: Path | None = None):
     """Train ``config`` again with ``seed`` on the spec's placement and return ``(model, result)``: the model holds
-    the weights of its best validation epoch (a :class:`~harness.training.FitResult` without them has none)."""
+    the weights of its best validation epoch (a :class:`~harness.training.FitResult` without them has none).
+    ``checkpoint``: resume from, and save after every epoch to, this file (:mod:`harness.resume`)."""
     from harness.training import fit, seeded_model
 
     model = seeded_model(task, config, data, seed)
     result = fit(task, model, data, config, spec.to_budget(), metric=spec.metric, direction=spec.direction, seed=seed,
-                 placement=spec.to_placement(), keep_best_state=True)
+                 placement=spec.to_placement(), keep_best_state=True, checkpoint=checkpoint)
     if result.best_state is not None:
         model.load_state_dict(result.best_state)
     return model, result
