@@ -249,6 +249,10 @@ class StudySpec(_Strict):
             data["study"].pop(key, None)
         for key in ("threads", "device", "compile", "data_workers") + (("precision",) if self.budget.precision == "fp32" else ()):
             data["budget"].pop(key, None)
+        for problem in (data.get("benchmark") or {}).get("problems") or []:
+            budget = problem.get("budget") or {}
+            for key in ("device", "compile", "data_workers") + (("precision",) if budget.get("precision") == "fp32" else ()):
+                budget.pop(key, None)  # (a problem's threads stay: benchmarks stored them before devices existed)
         data.pop("run", None)
         return data
 

@@ -98,6 +98,10 @@ def test_command_line_device_reaches_every_benchmark_problem():
     assert spec.benchmark.problems[0].budget.device == "cpu"  # inherited: the problem's budget does not set it
     moved = spec.with_overrides(device="auto", precision="bf16")
     assert [(p.budget.device, p.budget.precision) for p in moved.benchmark.problems] == [("auto", "bf16")]
+    # a benchmark stored before devices existed resumes: its problems' budgets never held these keys
+    assert spec.identity()["benchmark"]["problems"][0]["budget"] == {
+        "max_epochs": 2, "max_train_examples": None, "max_valid_examples": None, "threads": None}
+    assert moved.identity()["benchmark"]["problems"][0]["budget"]["precision"] == "bf16"
 
 
 # -- what a device can do -----------------------------------------------------------------------------------
