@@ -27,7 +27,7 @@ from _common import interleaved, median, record
 from harness.data import train_loader
 from harness.spec import parse_spec
 from harness.storage import open_storage
-from harness.study import load_data, make_objective
+from harness.study import Plan, load_data, make_objective
 from harness.training import build_optimizer, seed_everything
 
 
@@ -56,7 +56,7 @@ def main() -> None:
     folder = tempfile.mkdtemp()
     study = optuna.create_study(storage=open_storage(f"sqlite:///{folder}/overhead.db", write=True), direction="maximize",
                                 pruner=optuna.pruners.NopPruner())  # every harness trial trains both epochs
-    objective = make_objective(spec, task, data, args.threads)
+    objective = make_objective(Plan.resolve(spec, task, data, args.threads))
     config = None
 
     def harness_trial() -> None:

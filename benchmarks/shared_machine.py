@@ -30,7 +30,8 @@ STEP = """
 import json, sys, time, torch
 import harness  # sets OMP_WAIT_POLICY=PASSIVE unless the environment has a policy
 from harness.spec import parse_spec
-from harness.study import build_space, load_data, resolve_data_dir
+from harness.spec import build_space
+from harness.study import load_data, resolve_data_dir
 from harness.training import build_optimizer, seeded_model
 import optuna
 torch.set_num_threads(int(sys.argv[1]))

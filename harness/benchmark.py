@@ -43,6 +43,8 @@ from harness.storage import display_url, open_storage, put_series, storage_url
 if TYPE_CHECKING:
     import optuna
 
+    from harness.study import Plan
+
 #: Seed of re-run ``k`` of every arm: the same seeds for every arm.
 SEED_OFFSET = 1_000
 
@@ -168,8 +170,9 @@ def run_benchmark(
     """
     import torch
 
+    from harness.artifacts import open_store
     from harness.console import console
-    from harness.study import load_data, resolve_data_dir, run_study
+    from harness.study import Plan, checkpoint_folder, load_data, resolve_data_dir, run_study
 
     if spec.benchmark is None:
         raise SpecError(f"spec '{spec.name}' has no [benchmark] table; use `harness run-study` for a single study")
@@ -182,11 +185,7 @@ def run_benchmark(
     for _, problem in selected:  # every dataset is checked before anything is written
         load_data(problem, resolve_data_dir(data_dir))
     parent = _parent(spec, storage)
-    from harness.artifacts import open_store
-
     store = open_store(artifacts, storage_url(storage), create=True)
-    from harness.study import checkpoint_folder
-
     checkpoints = checkpoint_folder(storage, artifacts)
     done = _done(parent)
     before = len(done)
@@ -194,7 +193,8 @@ def run_benchmark(
     all_arms = arms(spec)
     for name, problem in selected:
         task, data = load_data(problem, resolve_data_dir(data_dir))
-        _problem_outputs(parent, name, problem, task, data, quiet=quiet)
+        plan = Plan.resolve(problem, task, data, threads, checkpoints=checkpoints, store=store)
+        _problem_outputs(parent, name, plan, quiet=quiet)
         inner_names: dict[str, list[str]] = dict(parent.user_attrs.get(f"inner.{name}") or {})
         for arm in all_arms:
             best = None
@@ -213,8 +213,7 @@ def run_benchmark(
             for k in range(bench.seeds):
                 if (name, arm.slug, k) in done:
                     continue
-                trial = _seed_run(parent, task, data, problem, name, arm, best, k, threads, store,
-                                  checkpoints / f"{spec.name}.{name}.{arm.slug}.seed-{k}.pt")
+                trial = _seed_run(parent, plan, name, arm, best, k)
                 if trial.state.name == "COMPLETE":
                     done.add((name, arm.slug, k))
                 if not quiet:
@@ -226,20 +225,20 @@ def run_benchmark(
                             len(done), len(done) - before, time.perf_counter() - started)
 
 
-def _problem_outputs(parent, name: str, problem: StudySpec, task, data, *, quiet: bool) -> None:
+def _problem_outputs(parent, name: str, plan: Plan, *, quiet: bool) -> None:
     """Once per problem: the test references (output ``<problem>.references.test``) and the trivial baselines
     (attribute ``baselines.<problem>``, outputs ``<problem>.baseline.<name>``) on the parent study."""
     from harness.storage import output_keys, put_output, study_system_attrs
     from harness.study import store_baselines
 
     if f"{name}.references.test" not in output_keys(study_system_attrs(parent)):
-        put_output(parent, f"{name}.references.test", task.references(data, "test"))
+        put_output(parent, f"{name}.references.test", plan.task.references(plan.data, "test"))
     if f"baselines.{name}" not in parent.user_attrs:
         if not quiet:
             from harness.console import console
 
             console.print(f"[{name}] trivial baselines", markup=False)
-        store_baselines(parent, task, data, problem, quiet=quiet, prefix=f"{name}.", attr=f"baselines.{name}")
+        store_baselines(parent, plan, quiet=quiet, prefix=f"{name}.", attr=f"baselines.{name}")
 
 
 def _select(spec: StudySpec, only: list[str] | None) -> list[tuple[str, StudySpec]]:
@@ -286,69 +285,71 @@ def _better(a: InnerBest | None, b: InnerBest | None, direction: str) -> InnerBe
     return b if (b.trial.value > a.trial.value if direction == "maximize" else b.trial.value < a.trial.value) else a
 
 
-def _seed_run(parent, task, data, problem: StudySpec, name: str, arm: Arm, inner: InnerBest, k: int, threads: int,
-              store: Any = None, checkpoint: Path | None = None):
-    """Retrain ``best``'s configuration with seed ``k``, keep the checkpoint of its best validation epoch, evaluate
-    it once on test, and store the run as a parent trial: validation value (the trial's value), validation and
-    test metrics, test outputs (output ``test`` of the trial). A run that raises or ends without a finite
-    validation value is a failed trial with its reason (``fail_reason``); rerunning the benchmark retries it. The arm's
-    best seed so far (on validation) is kept in ``store`` as ``<problem>.<arm slug>`` (:mod:`harness.artifacts`);
-    ``checkpoint`` lets a re-run killed part-way resume from its last epoch (:mod:`harness.resume`)."""
+def _seed_run(parent, plan: Plan, name: str, arm: Arm, inner: InnerBest, k: int):
+    """Retrain ``inner``'s configuration with seed ``k``, keep the checkpoint of its best validation epoch, evaluate
+    it once on test (:func:`harness.study.retrain_and_test`, the step that tests a study's best trial), and store the
+    run as a parent trial: validation value (the trial's value), validation and test metrics, test outputs (output
+    ``test`` of the trial). A run that raises or ends without a finite validation value is a failed trial with its
+    reason (``fail_reason``); rerunning the benchmark retries it. The arm's best seed so far (on validation) is kept in
+    ``plan.store`` as ``<problem>.<arm slug>`` (:mod:`harness.artifacts`); its checkpoint
+    (``<benchmark>.<problem>.<arm slug>.seed-<k>.pt``) lets a re-run killed part-way resume from its last epoch
+    (:mod:`harness.resume`)."""
     from optuna.trial import TrialState
 
     from harness.storage import put_output
-    from harness.study import evaluate_on, retrain
+    from harness.study.evaluate import NoFiniteEpoch, retrain_and_test
 
     config = inner.trial.user_attrs["config"]
-    seed = problem.study.seed + SEED_OFFSET + k
+    seed = plan.spec.study.seed + SEED_OFFSET + k
     start = time.perf_counter()
     attrs: dict[str, Any] = {"problem": name, "arm": arm.values, "arm_label": arm.label, "arm_slug": arm.slug,
                              "seed_index": k, "seed": seed, "config": config, "inner_trial": inner.trial.number,
-                             "inner_study": inner.study, "threads": threads}
-    result, outputs = None, None
+                             "inner_study": inner.study, "threads": plan.threads}
+    tested, fit = None, None
     try:  # the parent trial is created only afterwards, so a killed process leaves no running trial behind
-        model, result = retrain(task, data, config, problem, seed=seed, checkpoint=checkpoint)
-        attrs.update(best_epoch=result.best_epoch, param_count=result.param_count,
-                     device=problem.to_placement().describe())
-        if result.best_state is None or not math.isfinite(result.value):
-            raise RuntimeError(result.reason or "no epoch with a finite validation value")
-        metrics, outputs = evaluate_on(model, task, data, "test", problem.to_placement())
-        valid = next((row for row in result.history if row.get("epoch") == result.best_epoch), {})
-        attrs["valid"] = {m: v for m, v in valid.items() if m in task.metrics}
-        attrs["test"] = {m: (v if math.isfinite(v) else None) for m, v in metrics.items()}
+        tested = retrain_and_test(plan, config, seed=seed, checkpoint=plan.checkpoint(f"{name}.{arm.slug}.seed-{k}"),
+                                  require_finite=True)
+        fit = tested.fit
+    except NoFiniteEpoch as exc:  # trained, but never to a finite validation value: failed, with its curves
+        attrs["fail_reason"] = f"RuntimeError: {exc}".splitlines()[0][:500]
+        fit = exc.fit
     except Exception as exc:  # noqa: BLE001 - a failed re-run is stored with its reason and listed by the report
         attrs["fail_reason"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
     attrs["seconds"] = time.perf_counter() - start
+    if fit is not None:
+        attrs.update(best_epoch=fit.best_epoch, param_count=fit.param_count, device=plan.placement.describe())
     kept_key = f"{name}.{arm.slug}"
-    kept = None if "fail_reason" in attrs else _save_if_best_seed(parent, store, kept_key, task, data, model, config,
-                                                                    result.value, problem.direction)
+    kept = None
+    if tested is not None:
+        attrs.update(valid=tested.valid(plan.task.metrics),
+                     test={m: (v if math.isfinite(v) else None) for m, v in tested.metrics.items()})
+        kept = _save_if_best_seed(parent, plan, kept_key, tested.model, config, fit.value)
     trial = parent.ask()  # from here to tell() nothing slow: a killed process should leave no running trial
     for key, value in attrs.items():
         trial.set_user_attr(key, value)
-    if result is not None:
-        put_series(trial, "history", result.history)
+    if fit is not None:
+        put_series(trial, "history", fit.history)
     if "fail_reason" in attrs:
         return parent.tell(trial, state=TrialState.FAIL)
-    put_output(trial, "test", outputs)
-    done = parent.tell(trial, result.value)
+    put_output(trial, "test", tested.outputs)
+    done = parent.tell(trial, tested.fit.value)
     if kept is not None:
         from harness.artifacts import record
 
-        record(parent, kept_key, {**kept, "trial": done.number}, store)
+        record(parent, kept_key, {**kept, "trial": done.number}, plan.store)
     return done
 
 
-def _save_if_best_seed(parent, store, key: str, task, data, model, config, value: float, direction: str):
+def _save_if_best_seed(parent, plan: Plan, key: str, model, config, value: float):
     """Save the model of this seed run (:func:`harness.artifacts.keep`, not yet recorded) when it beats the arm's kept
     seed on validation; ``None`` otherwise."""
     from harness.artifacts import KEPT, keep
 
-    if store is None:
+    if plan.store is None:
         return None
     current = parent.user_attrs.get(KEPT + key)
     previous = None if current is None else current.get("value")
-    if previous is None or (value > previous if direction == "maximize" else value < previous):
-        return keep(parent, key, store=store, trial_number=None, task=task, data=data, model=model, config=config,
-                    value=value)
+    if previous is None or (value > previous if plan.direction == "maximize" else value < previous):
+        return keep(parent, key, store=plan.store, trial_number=None, task=plan.task, data=plan.data, model=model,
+                    config=config, value=value)
     return None
-

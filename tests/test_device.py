@@ -18,8 +18,8 @@ from torch.utils._device import _device_constructors
 
 from harness.device import DeviceError, Placement, placement, resolve_device, resolve_precision, to_device
 from harness.errors import SpecError
-from harness.spec import parse_spec, resolve_threads
-from harness.study import build_space, load_data, resolve_data_dir
+from harness.spec import build_space, parse_spec, resolve_threads
+from harness.study import load_data, resolve_data_dir
 from harness.training import fit, seeded_model
 from tests.conftest import REPO_ROOT, harness_cli, write_tiny_spec
 

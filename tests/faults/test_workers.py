@@ -76,14 +76,14 @@ def _journal(path):
 
 
 def test_workers_take_gpus_in_turn_and_tpe_lies_constantly():
-    from harness.spec import parse_spec
-    from harness.study import _build_sampler_and_pruner, build_space
-    from harness.workers import worker_devices
+    from harness.spec import build_space, parse_spec
+    from harness.study.opening import build_sampler_and_pruner
+    from harness.study.workers import worker_devices
 
     spec = parse_spec({"study": {"name": "w", "task": "translation"}, "dataset": {"name": "numbers-en-de"}},
                       source="test")
     assert worker_devices(spec, 5, ["0", "1"]) == ["0", "1", "0", "1", "0"]
-    sampler, _ = _build_sampler_and_pruner(spec, build_space(spec), 0, worker=1, parallel=True)
+    sampler, _ = build_sampler_and_pruner(spec, build_space(spec), 0, worker=1, parallel=True)
     assert sampler._constant_liar is True
 
 

@@ -165,7 +165,7 @@ def test_attention_example_falls_back_to_the_best_trial_with_attention(tiny, tmp
 
     import tomllib
 
-    from harness.study import attention_fallback
+    from harness.study import Plan, attention_fallback
 
     shutil.copy(tiny["folder"] / "f.db", tmp_path / "f.db")
     url = f"sqlite:///{tmp_path / 'f.db'}"
@@ -173,7 +173,7 @@ def test_attention_example_falls_back_to_the_best_trial_with_attention(tiny, tmp
     study.set_user_attr("attention_example", None)
     spec = parse_spec(tomllib.loads(TINY))
     task, data = load_data(spec, None)
-    attention_fallback(study, spec, task, data, quiet=True)
+    attention_fallback(study, Plan.resolve(spec, task, data, threads=1), quiet=True)
     study = optuna.load_study(study_name="fc-tiny", storage=url)
     example = study.user_attrs["attention_example"]
     others = sorted((t for t in study.trials if t.number != study.best_trial.number and t.params["model"] != "dlinear"),
@@ -181,5 +181,5 @@ def test_attention_example_falls_back_to_the_best_trial_with_attention(tiny, tmp
     assert example["fallback"] is True and example["trial"] == others[0].number
     assert "the best complete trial with attention, retrained with its seed" in example["description"]
     assert all(math.isclose(sum(row), 1.0, abs_tol=1e-2) for row in example["weights"])  # a softmax over the look-back
-    attention_fallback(study, spec, task, data, quiet=True)  # idempotent: a stored fallback is kept
+    attention_fallback(study, Plan.resolve(spec, task, data, threads=1), quiet=True)  # idempotent: a stored fallback is kept
     assert optuna.load_study(study_name="fc-tiny", storage=url).user_attrs["attention_example"] == example

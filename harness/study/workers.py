@@ -30,7 +30,7 @@ def _entry(spec_data: dict[str, Any], storage: str | None, data_dir: str | None,
            checkpoints: str | None = None) -> None:
     """A worker's main: one line on stderr and an exit code instead of a traceback."""
     from harness.console import error
-    from harness.study import worker_main
+    from harness.study.run import worker_main
 
     try:
         worker_main(spec_data, storage, data_dir, worker, threads, checkpoints)
@@ -85,7 +85,7 @@ def run_workers(spec: StudySpec, storage: str | None, data_dir: str | Path | Non
     import optuna
 
     from harness.progress import StudyProgress
-    from harness.study import _storage, finished_count
+    from harness.study.opening import finished_count, study_storage
 
     context = multiprocessing.get_context("spawn")
     per_worker = max(1, threads // workers)
@@ -97,7 +97,7 @@ def run_workers(spec: StudySpec, storage: str | None, data_dir: str | Path | Non
     for process, gpu in zip(processes, gpus):
         with _visible_devices(gpu):  # a spawned process copies the environment when it starts
             process.start()
-    study = optuna.load_study(study_name=spec.name, storage=_storage(spec, storage, write=False))
+    study = optuna.load_study(study_name=spec.name, storage=study_storage(spec, storage, write=False))
     seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
     progress = StudyProgress(spec.study.n_trials, finished_count(study), spec.metric, spec.budget.max_epochs)
     progress.live = False

@@ -1,0 +1,291 @@
+"""After the search: the trivial baselines, then the validation-chosen configurations retrained and tested once.
+
+The same retrain-and-test step (:func:`retrain_and_test`) serves a study's best trial, the best trial of each model
+family, and every seeded re-run of a benchmark (:mod:`harness.benchmark`). The test split never drives a choice.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import optuna
+
+    from harness.study.plan import Plan
+    from harness.training import FitResult
+
+
+class NoFiniteEpoch(RuntimeError):
+    """A retraining ended without an epoch of finite validation value, so nothing was tested; ``fit`` holds its curves."""
+
+    def __init__(self, message: str, fit: FitResult):
+        super().__init__(message)
+        self.fit = fit
+
+
+@dataclass
+class Tested:
+    """A configuration retrained with a seed and evaluated once on the test split.
+
+    Attributes:
+        model: The retrained model, holding the weights of its best validation epoch.
+        fit: The training's :class:`~harness.training.FitResult` (curves, best epoch, validation value).
+        metrics: Test metrics (metric -> value; not finite values as they came).
+        outputs: The test outputs (hypotheses, captions, forecasts) the metrics are computed from.
+        seconds: Wall-clock seconds of the retraining and the test evaluation.
+        device: Where it trained (:meth:`harness.device.Placement.describe`).
+    """
+
+    model: Any
+    fit: FitResult
+    metrics: dict[str, float]
+    outputs: Any
+    seconds: float
+    device: str
+
+    def valid(self, names: Any) -> dict[str, float]:
+        """The validation metrics among ``names`` at the best epoch."""
+        row = next((r for r in self.fit.history if r.get("epoch") == self.fit.best_epoch), {})
+        return {m: v for m, v in row.items() if m in names}
+
+
+def retrain(plan: Plan, config: dict[str, Any], *, seed: int, checkpoint: Path | None = None):
+    """Train ``config`` again with ``seed`` on the plan's placement and return ``(model, result)``: the model holds
+    the weights of its best validation epoch (a :class:`~harness.training.FitResult` without them has none).
+    ``checkpoint``: resume from, and save after every epoch to, this file (:mod:`harness.resume`)."""
+    from harness.training import fit, seeded_model
+
+    spec = plan.spec
+    model = seeded_model(plan.task, config, plan.data, seed)
+    result = fit(plan.task, model, plan.data, config, plan.budget, metric=spec.metric, direction=spec.direction, seed=seed,
+                 placement=plan.placement, keep_best_state=True, checkpoint=checkpoint)
+    if result.best_state is not None:
+        model.load_state_dict(result.best_state)
+    return model, result
+
+
+def evaluate_on(plan: Plan, model: Any, split: str) -> tuple[dict[str, float], Any]:
+    """``task.evaluate_outputs`` on ``split`` under the plan's autocast: ``(metrics, outputs)``."""
+    with plan.placement.autocast():
+        return plan.task.evaluate_outputs(model, plan.data, split)
+
+
+def retrain_and_test(plan: Plan, config: dict[str, Any], *, seed: int, checkpoint: Path | None = None,
+                     require_finite: bool = False) -> Tested:
+    """Retrain ``config`` with ``seed`` (:func:`retrain`) and evaluate its best validation epoch once on test.
+
+    Raises:
+        NoFiniteEpoch: ``require_finite`` and no epoch reached a finite validation value (nothing is tested).
+    """
+    start = time.perf_counter()
+    model, result = retrain(plan, config, seed=seed, checkpoint=checkpoint)
+    if require_finite and (result.best_state is None or not math.isfinite(result.value)):
+        raise NoFiniteEpoch(result.reason or "no epoch with a finite validation value", result)
+    metrics, outputs = evaluate_on(plan, model, "test")
+    return Tested(model, result, metrics, outputs, time.perf_counter() - start, plan.placement.describe())
+
+
+def evaluate_best(study: optuna.Study, plan: Plan, *, quiet: bool = False):
+    """The trivial baselines, then the validation-best configuration (and, with ``[study] test = "best-per-family"``,
+    the validation-best of every other model family), each retrained with its trial's seed and evaluated once on the
+    test split. Outputs and metrics are stored on the study.
+
+    Each step is skipped when the storage already holds its result for the current best trial, so rerunning
+    the command costs nothing. Stored: ``baselines`` (see :func:`harness.baselines.record`), ``test_result``,
+    ``family_results`` (family -> the same record), the test references (output ``references.test``) and every
+    evaluation's test outputs (``baseline.<name>``, ``trial.<number>.test``; :mod:`harness.outputs`). Each retrained
+    model is kept in ``plan.store`` (an Optuna artifact store; :mod:`harness.artifacts`) as ``best`` or
+    ``family.<name>``.
+
+    Returns:
+        The best trial's test metrics, or ``None`` when no trial is complete.
+    """
+    from harness.baselines import baseline_names
+    from harness.storage import output_keys, put_output, study_system_attrs
+
+    task, data = plan.task, plan.data
+    _, best_number = best_of(study)
+    if best_number is None:
+        return None
+    stored_outputs = set(output_keys(study_system_attrs(study)))
+    if "references.test" not in stored_outputs:
+        put_output(study, "references.test", task.references(data, "test"))
+    stored = study.user_attrs.get("baselines")
+    if stored is None or (not stored.get("rows") and baseline_names(task.name)):  # none yet, or newly registered
+        store_baselines(study, plan, quiet=quiet)
+    best = study.best_trial
+    result = study.user_attrs.get("test_result")
+    if not (result and result.get("trial") == best_number and result.get("outputs") in stored_outputs):
+        result, model = evaluate_trial(study, best, plan, quiet=quiet, what="best trial")
+        study.set_user_attr("test_result", result)
+        _keep(study, "best", plan, best, model)
+        with plan.placement.autocast():
+            examples = task.examples(model, data)
+        for key, example in examples.items():
+            study.set_user_attr(key, {"trial": best_number, **example})
+    else:
+        _keep_missing(study, "best", plan, best, quiet=quiet)
+    if plan.spec.study.test == "best-per-family":
+        evaluate_families(study, plan, result, quiet=quiet)
+    attention_fallback(study, plan, quiet=quiet)
+    return result["metrics"]
+
+
+def store_baselines(owner: Any, plan: Plan, *, quiet: bool = False, prefix: str = "", attr: str = "baselines") -> dict[str, Any]:
+    """Run the task's baselines (:func:`harness.baselines.run_baselines`) and store their record (attribute
+    ``attr``) and test outputs (``<prefix>baseline.<name>``) on ``owner`` (a study)."""
+    from harness.baselines import record, run_baselines
+    from harness.console import console
+    from harness.storage import put_output
+
+    spec = plan.spec
+    results = run_baselines(plan.task, plan.data, metric=spec.metric, direction=spec.direction, seed=spec.study.seed)
+    for r in results:
+        if r.outputs is not None:
+            put_output(owner, f"{prefix}baseline.{r.name}", r.outputs)
+    summary = record(results, spec.metric, spec.direction, f"{prefix}baseline.{{name}}")
+    owner.set_user_attr(attr, summary)
+    if not quiet and results:
+        shown = "; ".join(f"{r.name} {r.test.get(spec.metric, math.nan):.4g}" if r.error is None else f"{r.name}: {r.error}"
+                          for r in results)
+        console.print(f"Baselines (test {spec.metric}; strongest on validation: {summary['strongest']}): {shown}",
+                      markup=False)
+    return summary
+
+
+def evaluate_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, plan: Plan, *, quiet: bool = False,
+                   what: str = "trial"):
+    """Retrain ``trial``'s configuration with its seed, evaluate the checkpoint of its best validation epoch once
+    on test (:func:`retrain_and_test`), store the outputs (``trial.<number>.test``) on the study.
+
+    Returns:
+        ``(record, model)``: the JSON-able record (trial, family, metrics, epochs, validation values, seconds,
+        threads, device, outputs key) and the retrained model.
+    """
+    from harness.console import console
+    from harness.storage import put_output
+
+    config = trial.user_attrs["config"]
+    if not quiet:
+        console.print(f"Evaluating {what} {trial.number} ({config.get('model', '?')}) on the test split (retraining its "
+                      f"configuration, seed {trial.user_attrs['seed']})", markup=False)
+    tested = retrain_and_test(plan, config, seed=trial.user_attrs["seed"], checkpoint=plan.checkpoint(f"test-{trial.number}"))
+    key = f"trial.{trial.number}.test"
+    put_output(study, key, tested.outputs)
+    record = {
+        "trial": trial.number,
+        "family": config.get("model"),
+        "metrics": {k: _json_float(v) for k, v in tested.metrics.items()},
+        "best_epoch": tested.fit.best_epoch,
+        "valid_value_search": trial.value,
+        "valid_value_retrained": _json_float(tested.fit.value),
+        "seconds": tested.seconds,
+        "threads": plan.threads,
+        "device": tested.device,
+        "outputs": key,
+    }
+    if not quiet:
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in tested.metrics.items())
+        console.print(f"Test split, {what} {trial.number}: {shown}", markup=False)
+    return record, tested.model
+
+
+def evaluate_families(study: optuna.Study, plan: Plan, best_result: dict[str, Any], *, quiet: bool = False) -> None:
+    """Test the validation-best complete trial of every model family (``config["model"]``); the overall best's
+    record is reused for its family. Stored as ``family_results`` (family -> record)."""
+    import optuna
+
+    from harness.storage import output_keys, study_system_attrs
+
+    stored = dict(study.user_attrs.get("family_results") or {})
+    outputs = set(output_keys(study_system_attrs(study)))
+    sign = -1.0 if plan.direction == "maximize" else 1.0
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE and "config" in t.user_attrs
+                and t.value is not None and math.isfinite(t.value)]
+    families = sorted({t.user_attrs["config"].get("model") for t in complete}, key=str)
+    for family in families:
+        members = [t for t in complete if t.user_attrs["config"].get("model") == family]
+        best = min(members, key=lambda t: (sign * t.value, t.number))
+        if best.number == best_result["trial"]:
+            stored[str(family)] = best_result
+        elif not (stored.get(str(family), {}).get("trial") == best.number and stored[str(family)].get("outputs") in outputs):
+            stored[str(family)], model = evaluate_trial(study, best, plan, quiet=quiet, what=f"best {family} trial")
+            _keep(study, f"family.{family}", plan, best, model)
+        else:
+            _keep_missing(study, f"family.{family}", plan, best, quiet=quiet)
+        study.set_user_attr("family_results", stored)
+
+
+def attention_fallback(study: optuna.Study, plan: Plan, *, quiet: bool = False) -> None:
+    """When the best trial's model has no attention (DLinear, an RNN without attention), retrain the best
+    complete trial whose model has attention and store its attention example, so the report still shows
+    what attention learned. Whether a model has attention is read from an untrained instance's examples
+    (one forward pass), not from a list of names. Skipped when an attention example is already stored.
+    """
+    import optuna
+
+    from harness.console import console
+
+    task, data = plan.task, plan.data
+    best_number = study.user_attrs.get("test_result", {}).get("trial")
+    current = study.user_attrs.get("attention_example")
+    if current and (current.get("trial") == best_number or current.get("fallback")):
+        return
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE and t.number != best_number
+                and "config" in t.user_attrs and t.value is not None and math.isfinite(t.value)]
+    for trial in sorted(complete, key=lambda t: t.value, reverse=plan.direction == "maximize"):
+        if "attention_example" not in task.examples(task.build_model(trial.user_attrs["config"], data), data):
+            continue
+        if not quiet:
+            console.print(f"The best trial's model has no attention; retraining trial {trial.number}, the best complete "
+                          "trial with attention, for the report's attention example", markup=False)
+        model, _ = retrain(plan, trial.user_attrs["config"], seed=trial.user_attrs["seed"])
+        with plan.placement.autocast():
+            example = task.examples(model, data)["attention_example"]
+        why = (f"the best trial's model has no attention, so this is trial {trial.number}, the best complete trial "
+               "with attention, retrained with its seed")
+        example["description"] = f"{example.get('description') or 'attention weights'} ({why})"
+        study.set_user_attr("attention_example", {"trial": trial.number, "fallback": True, **example})
+        return
+
+
+def best_of(study: optuna.Study) -> tuple[float | None, int | None]:
+    """``(best value, best trial number)``, or ``(None, None)`` when no trial is complete."""
+    try:
+        return study.best_value, study.best_trial.number
+    except ValueError:
+        return None, None
+
+
+def _keep(study: optuna.Study, key: str, plan: Plan, trial: Any, model: Any) -> None:
+    """Keep a tested model as an artifact (:func:`harness.artifacts.keep`) when the plan has a store."""
+    if plan.store is None:
+        return
+    from harness.artifacts import keep
+
+    keep(study, key, store=plan.store, trial_number=trial.number, task=plan.task, data=plan.data, model=model,
+         config=trial.user_attrs["config"], value=trial.value)
+
+
+def _keep_missing(study: optuna.Study, key: str, plan: Plan, trial: Any, *, quiet: bool) -> None:
+    """A study tested before it kept models (or stopped in between): retrain ``trial`` with its seed, without another
+    test evaluation, and keep the model as ``key``."""
+    from harness.artifacts import KEPT
+
+    current = study.user_attrs.get(KEPT + key)
+    if plan.store is None or not plan.task.keeps_models() or (current and current.get("trial") == trial.number):
+        return
+    if not quiet:
+        from harness.console import console
+
+        console.print(f"Keeping the model of trial {trial.number} ({key}): retraining it with its seed", markup=False)
+    model, _ = retrain(plan, trial.user_attrs["config"], seed=trial.user_attrs["seed"])
+    _keep(study, key, plan, trial, model)
+
+
+def _json_float(value: float) -> float | None:
+    return value if math.isfinite(value) else None

@@ -1,0 +1,81 @@
+"""The data of a study, loaded once per process, and the checks that need it before the storage is touched."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import DataError, InvalidConfigError, SpecError
+from harness.spec import StudySpec, dataset_options
+
+if TYPE_CHECKING:
+    from harness.space import SearchSpace
+    from harness.study.plan import Plan
+    from harness.task import Task
+
+_DATA_CACHE: dict[str, Any] = {}
+
+
+def resolve_data_dir(data_dir: str | Path | None) -> Path:
+    """``data_dir`` if given, else ``$HARNESS_DATA_DIR``, else ``./data``."""
+    return Path(data_dir or os.environ.get("HARNESS_DATA_DIR") or "data")
+
+
+def load_data(spec: StudySpec, data_dir: Path | None) -> tuple[Task, Any]:
+    """Instantiate the task and prepare its data (cached per process for identical inputs).
+
+    Raises:
+        DataError: the data is missing or malformed.
+    """
+    task_cls = spec.task_class()
+    info = task_cls.datasets()[spec.dataset.name]
+    options = dataset_options(spec)
+    where = data_dir if info.needs_data_dir else None
+    if where is not None and not where.is_dir():
+        raise DataError(
+            f"data directory '{where}' does not exist (dataset {info.name}); pass --data-dir DIR or set "
+            f"HARNESS_DATA_DIR, or fetch it with `harness download {info.name} --data-dir DIR`"
+        )
+    key = repr((spec.study.task, spec.dataset.name, options.model_dump(), str(where), spec.to_budget(), spec.study.seed))
+    task = task_cls()
+    if key not in _DATA_CACHE:
+        _DATA_CACHE.clear()
+        _DATA_CACHE[key] = task.prepare(spec.dataset.name, options, where, spec.to_budget(), spec.study.seed)
+    return task, _DATA_CACHE[key]
+
+
+def preflight(plan: Plan) -> None:
+    """Checks that need the data, done before the storage is touched.
+
+    Raises:
+        SpecError: every parameter is fixed while several trials are asked for; or a fixed warmup is not
+            shorter than the training (fixed batch size and accumulation).
+    """
+    from harness.schedules import Horizon, warmup_steps
+    from harness.training import steps_per_epoch
+
+    spec, space = plan.spec, plan.space
+    if not space.searches_anything() and spec.study.n_trials > 1 and spec.sampler.name != "grid":
+        raise SpecError(f"{spec.name}: the search space is empty (every parameter is fixed) but n_trials = "
+                        f"{spec.study.n_trials}; list values or give a range in [search], or set n_trials = 1")
+    fixed = {name: _fixed(space, name) for name in ("warmup_steps", "batch_size", "grad_accum_steps")}
+    if None in fixed.values():
+        return
+    n = plan.task.train_size(plan.data)
+    horizon = Horizon(steps_per_epoch(math.ceil(n / fixed["batch_size"]), fixed["grad_accum_steps"]), spec.budget.max_epochs)
+    try:
+        warmup_steps({"warmup_steps": fixed["warmup_steps"]}, horizon)
+    except InvalidConfigError as exc:
+        raise SpecError(f"{spec.name}: [search] warmup_steps: {exc}") from None
+
+
+def _fixed(space: SearchSpace, name: str) -> Any:
+    param = space.params.get(name)
+    if param is None:
+        return None
+    domain = space.domain(param)
+    if domain is None:
+        return param.default
+    return (domain.choices[0] if domain.choices is not None else domain.low) if domain.fixed else None

@@ -1,0 +1,115 @@
+"""Run trials until the study holds its target of finished ones: the failure watch, SIGTERM as an interrupt,
+and the re-queueing of trials an interruption stopped part-way."""
+
+from __future__ import annotations
+
+import signal
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import HarnessError
+from harness.study.objective import Terminated, TrialError, first_number, make_objective
+from harness.study.opening import finished_count
+
+if TYPE_CHECKING:
+    import optuna
+
+    from harness.study.plan import Plan
+
+
+class RepeatedFailures(HarnessError):
+    """The same error ended several trials in a row, so the study stopped instead of burning its budget."""
+
+
+class FailureWatch:
+    """Optuna callback: stops the study when the same error ended ``limit`` trials in a row."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.reasons: list[str] = []
+        self.stopped_with: str | None = None
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.state.name != "FAIL":
+            self.reasons.clear()
+            return
+        self.reasons.append(str(trial.user_attrs.get("fail_reason", "unknown error")))
+        last = self.reasons[-self.limit:]
+        if len(last) == self.limit and len(set(last)) == 1:
+            self.stopped_with = last[0]
+            study.stop()
+
+
+@contextmanager
+def sigterm_as_interrupt():
+    """Within the block, SIGTERM raises :class:`~harness.study.objective.Terminated` (like Ctrl+C raises
+    KeyboardInterrupt)."""
+    def handler(signum, frame):  # noqa: ANN001 - signal's signature
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def optimize(study: optuna.Study, plan: Plan, *, progress: Any = None, worker: int = 0) -> None:
+    """Run trials until the study holds ``n_trials`` finished ones (or ``timeout`` seconds pass).
+
+    Raises:
+        RepeatedFailures: the same error ended ``[run] max_repeated_failures`` trials in a row.
+        KeyboardInterrupt: SIGINT (or :class:`~harness.study.objective.Terminated` for SIGTERM); the running trial is
+            failed.
+    """
+    from optuna.study import MaxTrialsCallback
+    from optuna.trial import TrialState
+
+    spec = plan.spec
+    objective = make_objective(plan, progress, worker)
+    watch = FailureWatch(spec.run.max_repeated_failures)
+    callbacks = [MaxTrialsCallback(spec.study.n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED)), watch]
+    if progress is not None:
+        callbacks.append(progress.trial_finished)
+    if finished_count(study) < spec.study.n_trials:
+        study.optimize(objective, timeout=spec.study.timeout, callbacks=callbacks, catch=(TrialError,))
+    if watch.stopped_with is not None:
+        raise RepeatedFailures(f"study '{spec.name}' stopped: {spec.run.max_repeated_failures} trials in a row failed "
+                               f"with the same error: {watch.stopped_with}")
+
+
+def checkpoint_folder(storage: str | None, artifacts: str | Path | None) -> Path:
+    """Where trials keep their per-epoch checkpoints: ``checkpoints/`` in the artifact folder (default beside the
+    database; :func:`harness.artifacts.default_location`)."""
+    from harness.artifacts import default_location
+    from harness.storage import storage_url
+
+    return (Path(artifacts) if artifacts is not None else default_location(storage_url(storage))) / "checkpoints"
+
+
+def requeue_interrupted(study: optuna.Study, plan: Plan) -> int:
+    """Re-queue every trial that an interruption (SIGINT, SIGTERM) failed part-way and that left a checkpoint, once, with
+    Optuna's ``RetryFailedTrialCallback`` (a trial killed without a word is re-queued by the heartbeat instead).
+
+    Returns:
+        How many trials were re-queued.
+    """
+    import optuna
+    from optuna.storages import RetryFailedTrialCallback
+
+    retried = {first_number(t) for t in study.trials if t.system_attrs.get("failed_trial") is not None}
+    again = 0
+    for trial in study.trials:
+        first = first_number(trial)
+        checkpoint = plan.checkpoint(f"trial-{first}")
+        if (trial.state == optuna.trial.TrialState.FAIL and str(trial.user_attrs.get("fail_reason", "")).startswith("interrupted")
+                and first not in retried and checkpoint is not None and checkpoint.is_file()):
+            RetryFailedTrialCallback(max_retry=plan.spec.run.max_retries)(study, trial)
+            retried.add(first)
+            again += 1
+    return again

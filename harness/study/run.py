@@ -1,0 +1,138 @@
+"""``harness run-study``: create or resume a study, run its trials to the target count, then test the best."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import BadInputError
+from harness.spec import StudySpec, parse_spec, resolve_threads
+from harness.storage import display_url, storage_url
+from harness.study.evaluate import best_of, evaluate_best
+from harness.study.inputs import load_data, preflight, resolve_data_dir
+from harness.study.metadata import refresh_data_facts, write_metadata
+from harness.study.opening import finished_count, open_study, study_storage
+from harness.study.optimize import checkpoint_folder, optimize, requeue_interrupted, sigterm_as_interrupt
+from harness.study.plan import Plan
+
+
+@dataclass
+class RunSummary:
+    """What :func:`run_study` did."""
+
+    study_name: str
+    storage: str
+    finished: int
+    target: int
+    ran: int
+    best_value: float | None
+    best_trial: int | None
+    test_metrics: dict[str, float] | None
+    seconds: float
+
+
+def run_study(
+    spec: StudySpec,
+    *,
+    storage: str | None = None,
+    data_dir: str | Path | None = None,
+    quiet: bool = False,
+    evaluate_test: bool = True,
+    workers: int = 1,
+    artifacts: str | Path | None = None,
+    devices: list[str] | None = None,
+) -> RunSummary:
+    """Run (or resume) the study described by ``spec``; see :mod:`harness.study`.
+
+    Args:
+        spec: Validated spec (apply command-line overrides with :meth:`StudySpec.with_overrides`).
+        storage: Storage URL (default: :func:`~harness.storage.storage_url`).
+        data_dir: Where datasets that need files are found (default: :func:`~harness.study.inputs.resolve_data_dir`).
+        quiet: No progress output.
+        evaluate_test: Retrain the best configuration and evaluate it on the test split afterwards
+            (the benchmark mode does its own seeded re-runs instead).
+        workers: Worker processes on this machine sharing the storage (torch threads divided among them).
+        artifacts: Folder of the artifact store the tested models are kept in (default: beside the database,
+            :func:`harness.artifacts.default_location`).
+        devices: GPU indices for the workers, one per worker in turn (:func:`harness.study.workers.worker_devices`);
+            default with ``workers > 1`` on CUDA: every visible GPU.
+
+    Raises:
+        BadInputError: bad spec, data or storage (nothing is written to the storage).
+        RepeatedFailures: trials kept failing with the same error.
+        KeyboardInterrupt: SIGINT or SIGTERM (:class:`~harness.study.objective.Terminated`).
+    """
+    import optuna
+    import torch
+
+    from harness.console import console
+    from harness.progress import StudyProgress
+
+    if workers < 1:
+        raise BadInputError(f"--workers must be at least 1, got {workers}")
+    started = time.perf_counter()
+    spec.to_placement()  # a device that is not there, or a precision it cannot do: refused before anything runs
+    if devices:
+        from harness.study.workers import worker_devices
+
+        worker_devices(spec, workers, devices)  # --devices that cannot be honoured: refused before anything runs
+    threads = resolve_threads(spec)
+    torch.set_num_threads(threads)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # the progress display reports trials
+    task, data = load_data(spec, resolve_data_dir(data_dir))
+    plan = Plan.resolve(spec, task, data, threads, checkpoints=checkpoint_folder(storage, artifacts))
+    preflight(plan)
+    study, created = open_study(spec, plan.space, storage, create=True)
+    if created:
+        write_metadata(study, plan, workers)
+    else:
+        refresh_data_facts(study, task, data)
+    for params in spec.enqueue:
+        study.enqueue_trial(params, skip_if_exists=True)
+    requeue_interrupted(study, plan)
+    target = spec.study.n_trials
+    before = finished_count(study)
+    shown = display_url(storage_url(storage))
+    if not quiet:
+        verb = "Created" if created else "Resuming"
+        console.print(f"{verb} study '{spec.name}' in {shown}: {before} of {target} trials finished; objective "
+                      f"{spec.metric} ({spec.direction}); torch threads {threads}"
+                      + (f" over {workers} workers" if workers > 1 else ""), markup=False)
+    with sigterm_as_interrupt():
+        if before < target and workers > 1:
+            from harness.study.workers import run_workers
+
+            run_workers(spec, storage, data_dir, workers, threads, quiet=quiet, devices=devices, checkpoints=plan.checkpoints)
+        elif before < target:
+            with StudyProgress(target, before, spec.metric, spec.budget.max_epochs) as progress:
+                optimize(study, plan, progress=None if quiet else progress)
+        study = optuna.load_study(study_name=spec.name, storage=study_storage(spec, storage, write=False))
+        test = None
+        if evaluate_test:
+            from dataclasses import replace
+
+            from harness.artifacts import open_store
+
+            plan = replace(plan, store=open_store(artifacts, storage_url(storage), create=True))
+            test = evaluate_best(study, plan, quiet=quiet)
+    best_value, best_trial = best_of(study)
+    return RunSummary(spec.name, shown, finished_count(study), target, finished_count(study) - before, best_value,
+                      best_trial, test, time.perf_counter() - started)
+
+
+def worker_main(spec_data: dict[str, Any], storage: str | None, data_dir: str | None, worker: int, threads: int,
+                checkpoints: str | None = None) -> None:
+    """One worker process of :func:`run_study` (``workers > 1``): its own data, sampler seed and threads."""
+    import optuna
+    import torch
+
+    torch.set_num_threads(threads)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    spec = parse_spec(spec_data, source="worker")
+    task, data = load_data(spec, resolve_data_dir(data_dir))
+    plan = Plan.resolve(spec, task, data, threads, checkpoints=Path(checkpoints) if checkpoints else None)
+    study, _ = open_study(spec, plan.space, storage, create=False, worker=worker, parallel=True)
+    with sigterm_as_interrupt():
+        optimize(study, plan, worker=worker)
