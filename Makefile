@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/workers.py
 	$(BIN)/python benchmarks/shared_machine.py
+	$(BIN)/python benchmarks/data_memory.py --data-dir $(DATA_DIR)
 	$(BIN)/python benchmarks/storage.py
 	$(BIN)/python benchmarks/search_efficiency.py --data-dir $(DATA_DIR)
 

@@ -29,8 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 STEP = """
 import json, sys, time, torch
 import harness  # sets OMP_WAIT_POLICY=PASSIVE unless the environment has a policy
-from harness.spec import parse_spec
-from harness.spec import build_space
+from harness.spec import build_space, parse_spec
 from harness.study import load_data, resolve_data_dir
 from harness.training import build_optimizer, seeded_model
 import optuna

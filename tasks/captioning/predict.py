@@ -48,8 +48,9 @@ def image_paths(path: Path) -> list[Path]:
     return listed
 
 
-def read_images(path: Path, shape: Sequence[int], mean: Sequence[float], std: Sequence[float]):
-    """``(paths, images)``: the image files and a float32 CPU tensor with the shape of (N, C, H, W), normalised.
+def read_images(path: Path, shape: Sequence[int]):
+    """``(paths, images)``: the image files and a ``uint8`` CPU tensor with the shape of (N, C, H, W), each image
+    resized to ``shape``'s H x W (normalised later, like the training images: :meth:`tasks.captioning.task.Split.normalised`).
 
     Raises:
         DataError: see :func:`image_paths`, or a file Pillow cannot decode.
@@ -67,8 +68,4 @@ def read_images(path: Path, shape: Sequence[int], mean: Sequence[float], std: Se
                 pixels[i] = np.asarray(converted).reshape(H, W, C)
         except (UnidentifiedImageError, OSError) as exc:
             raise DataError(f"cannot decode image '{p}': {exc}") from None
-    cpu = torch.device("cpu")
-    images = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 255.0  # (N, C, H, W)
-    shift = torch.tensor(mean, dtype=torch.float32, device=cpu).view(1, C, 1, 1)
-    scale = torch.tensor(std, dtype=torch.float32, device=cpu).view(1, C, 1, 1)
-    return [str(p) for p in paths], (images - shift) / scale
+    return [str(p) for p in paths], torch.from_numpy(np.ascontiguousarray(pixels.transpose(0, 3, 1, 2)))

@@ -59,12 +59,32 @@ class Preprocessing(BaseModel):
 
 @dataclass
 class Split:
-    """An encoded split: normalised images, encoded references, and the (image, reference) pairs."""
+    """An encoded split: the images as decoded, encoded references, and the (image, reference) pairs.
 
-    images: Any  # torch.Tensor (N, C, H, W) float32, normalised with the training statistics
-    split: ImageSplit
+    ``images`` is a ``uint8`` tensor of the shape (N, C, H, W) sharing memory with the corpus's pixels: one copy of
+    every image, 1 byte per value, never one per caption. :meth:`normalised` makes the float32 batches the models
+    take, normalised per channel with the training statistics ``mean`` and ``std`` (of values in [0, 1]).
+    """
+
+    images: Any  # torch.Tensor (N, C, H, W) uint8
+    split: ImageSplit | None
     references: list[list[str]]  # per image, the references tokenised like the vocabulary, joined by spaces
     pairs: list[tuple[int, list[int]]]  # (image index, encoded caption)
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
+
+    def normalised(self, index: Any):
+        """The images ``self.images[index]`` as float32 ``(x / 255 - mean) / std``, shape (B, C, H, W), on the CPU."""
+        import torch
+
+        cpu = torch.device("cpu")
+        shift = torch.tensor(self.mean, dtype=torch.float32, device=cpu).view(1, -1, 1, 1)
+        scale = torch.tensor(self.std, dtype=torch.float32, device=cpu).view(1, -1, 1, 1)
+        return (self.images[index].float() / 255.0 - shift) / scale
+
+    def subset(self, picks: list[int]) -> Split:
+        """The images ``picks`` with their references (no pairs)."""
+        return Split(self.images[picks], self.split, [self.references[i] for i in picks], [], self.mean, self.std)
 
 
 @dataclass
@@ -115,19 +135,15 @@ class CaptioningTask(Task):
         info = DATASETS[dataset]
         corpus = info.load(info.own_options(options), data_dir)
         vocab = Vocabulary.build((c for caps in corpus.train.captions for c in caps), min_count=options.min_count)
-        pixels = corpus.train.pixels.astype(np.float64) / 255.0
-        mean = pixels.mean(axis=(0, 2, 3))
-        std = pixels.std(axis=(0, 2, 3)) + 1e-6
+        mean, std = channel_statistics(corpus.train.pixels)
+        std = std + 1e-6
 
         def encode(split: ImageSplit, limit: int | None) -> Split:
             n = len(split.ids) if limit is None else min(limit, len(split.ids))
-            cpu = torch.device("cpu")
-            shift = torch.tensor(mean, device=cpu).float().view(1, -1, 1, 1)
-            scale = torch.tensor(std, device=cpu).float().view(1, -1, 1, 1)
-            images = (torch.from_numpy(split.pixels[:n]).float() / 255.0 - shift) / scale
             references = [[" ".join(tokenize(c)) for c in caps] for caps in split.captions[:n]]
             pairs = [(i, vocab.encode(c)[: options.max_len - 1]) for i, caps in enumerate(split.captions[:n]) for c in caps]
-            return Split(images, split, references, [(i, ids) for i, ids in pairs if ids])
+            return Split(torch.from_numpy(split.pixels[:n]), split, references, [(i, ids) for i, ids in pairs if ids],
+                         tuple(float(m) for m in mean), tuple(float(s) for s in std))
 
         train = encode(corpus.train, None)
         if budget.max_train_examples is not None and budget.max_train_examples < len(train.pairs):
@@ -222,7 +238,8 @@ class CaptioningTask(Task):
         import torch
 
         C, H, W = (int(v) for v in state["image_shape"])
-        empty = Split(torch.zeros((0, C, H, W), dtype=torch.float32, device="cpu"), None, [], [])
+        empty = Split(torch.zeros((0, C, H, W), dtype=torch.uint8, device="cpu"), None, [], [], tuple(state["mean"]),
+                      tuple(state["std"]))
         return CaptionData(None, Vocabulary.from_dict(state["vocabulary"]), empty, empty, empty, int(state["max_len"]),
                            list(state["mean"]), list(state["std"]))
 
@@ -230,8 +247,8 @@ class CaptioningTask(Task):
         """``image path<TAB>caption`` per image (:func:`tasks.captioning.predict.read_images` says what is read)."""
         from tasks.captioning.predict import read_images
 
-        paths, images = read_images(path, data.train.images.shape[1:], data.mean, data.std)
-        texts, _, _ = self.caption(model, data, Split(images, None, [], []))
+        paths, images = read_images(path, data.train.images.shape[1:])
+        texts, _, _ = self.caption(model, data, Split(images, None, [], [], tuple(data.mean), tuple(data.std)))
         return "".join(f"{p}\t{t}\n" for p, t in zip(paths, texts))
 
     # -- evaluation ---------------------------------------------------------------------------------
@@ -244,7 +261,8 @@ class CaptioningTask(Task):
         texts, words, weights = [], [], []
         with evaluating(model) as device:
             for i in range(0, split.images.shape[0], batch_size):
-                tokens, attention = beam_search(model, split.images[i : i + batch_size].to(device), beam, data.max_len)
+                images = split.normalised(slice(i, i + batch_size)).to(device)
+                tokens, attention = beam_search(model, images, beam, data.max_len)
                 for row, att in zip(tokens.tolist(), attention.float().cpu()):
                     w = data.vocab.words(row)
                     texts.append(data.vocab.decode(row))
@@ -301,8 +319,7 @@ class CaptioningTask(Task):
         """Three test images with their generated caption, references, and the attention of each word."""
         part = data.test
         picks = sorted({int(q * (len(part.split.ids) - 1)) for q in (0.0, 0.5, 1.0)})
-        texts, words, weights = self.caption(model, data, Split(part.images[picks], part.split,
-                                                                [part.references[i] for i in picks], []))
+        texts, words, weights = self.caption(model, data, part.subset(picks))
         h, w = model.grid
         out: dict[str, dict[str, Any]] = {"caption_example": {
             "description": "generated and reference captions of three test images by the retrained best model, "
@@ -358,7 +375,26 @@ def collate(split: Split, pairs: list[tuple[int, list[int]]]):
     for row, (_, ids) in enumerate(pairs):
         captions_in[row, : len(ids) + 1] = torch.tensor([BOS_ID, *ids], device=cpu)
         captions_out[row, : len(ids) + 1] = torch.tensor([*ids, EOS_ID], device=cpu)
-    return split.images[index], captions_in, captions_out
+    return split.normalised(index), captions_in, captions_out
+
+
+def channel_statistics(pixels: np.ndarray, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of ``pixels`` (N, C, H, W) ``uint8`` scaled to [0, 1], in float64,
+    accumulated over ``chunk`` images at a time (two passes), so no float copy of the whole array is made.
+
+    Returns:
+        ``(mean, std)``, each of the shape (C,).
+    """
+    n, channels = pixels.shape[:2]
+    count = n * pixels.shape[2] * pixels.shape[3]
+    total = np.zeros(channels, dtype=np.float64)
+    for i in range(0, n, chunk):
+        total += (pixels[i : i + chunk].astype(np.float64) / 255.0).sum(axis=(0, 2, 3))
+    mean = total / max(1, count)
+    squares = np.zeros(channels, dtype=np.float64)
+    for i in range(0, n, chunk):
+        squares += ((pixels[i : i + chunk].astype(np.float64) / 255.0 - mean.reshape(1, -1, 1, 1)) ** 2).sum(axis=(0, 2, 3))
+    return mean, np.sqrt(squares / max(1, count))
 
 
 def random_shift(images, shift: int, generator, fill: list[float]):

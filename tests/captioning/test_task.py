@@ -118,3 +118,30 @@ def test_pretrained_encoder_without_torchvision_is_bad_input(tmp_path):
     proc = harness_cli("run-study", str(spec), "--storage", f"sqlite:///{tmp_path / 'r.db'}", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "encoder 'resnet18' needs torchvision" in proc.stderr
+
+
+def test_images_are_held_once_as_uint8_and_normalised_per_batch(data_dir):
+    """The prepared splits share the corpus's uint8 pixels (no float copy of the dataset, none per caption); a batch is
+    normalised with the training statistics, which equal numpy's over the whole array."""
+    import numpy as np
+    import torch
+
+    from tasks.captioning.task import channel_statistics, collate
+
+    spec = parse_spec({"study": {"name": "f", "task": "captioning"},
+                       "dataset": {"name": "flickr8k", "image_size": 32, "max_images": 60}})
+    _, data = load_data(spec, data_dir)
+    for part, source in ((data.train, data.corpus.train), (data.valid, data.corpus.valid), (data.test, data.corpus.test)):
+        assert part.images.dtype == torch.uint8
+        assert part.images.data_ptr() == source.pixels.ctypes.data  # the corpus's array itself, not a copy
+    pixels = data.corpus.train.pixels.astype(np.float64) / 255.0
+    mean, std = channel_statistics(data.corpus.train.pixels, chunk=7)
+    np.testing.assert_allclose(mean, pixels.mean(axis=(0, 2, 3)), rtol=1e-12)
+    np.testing.assert_allclose(std, pixels.std(axis=(0, 2, 3)), rtol=1e-12)
+    pairs = data.train.pairs[:5]
+    images, _, _ = collate(data.train, pairs)
+    index = [i for i, _ in pairs]
+    shift, scale = torch.tensor(data.mean).view(1, 3, 1, 1), torch.tensor(data.std).view(1, 3, 1, 1)
+    expected = (torch.from_numpy(pixels[index]).float() - shift) / scale
+    assert images.dtype == torch.float32 and images.shape == (5, 3, 32, 32)
+    torch.testing.assert_close(images, expected, rtol=1e-5, atol=1e-5)
