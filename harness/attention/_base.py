@@ -6,7 +6,8 @@
   self-attention).
 - ``key``: ``(B, Tk, key_size)`` and ``value``: ``(B, Tk, key_size)``, the memory attended over.
 - ``mask``: optional boolean, ``True`` where a key may be attended to; shape ``(B, Tk)`` (key padding)
-  or anything broadcastable to ``(B, Tq, Tk)`` (for example a causal mask ``(1, Tq, Tk)``). Every query
+  or anything broadcastable to ``(B, Tq, Tk)``; or :data:`CAUSAL`, the causal mask by name (query ``i`` attends
+  keys ``0..i``), which the fused kernel runs as ``is_causal=True`` without building a mask. Every query
   row must keep at least one key.
 - ``context``: ``(B, Tq, key_size)``, the weighted sum of values.
 - ``weights``: ``(B, Tq, Tk)``, each row a probability distribution over the keys (zero on masked keys),
@@ -67,10 +68,36 @@ class Attention(nn.Module):
         raise NotImplementedError
 
 
-def expand_mask(mask: Tensor | None, query: Tensor, key: Tensor) -> Tensor | None:
-    """Bring a key-padding mask ``(B, Tk)`` to ``(B, 1, Tk)``; pass 3-D masks through."""
+class Causal:
+    """The causal mask by name (:data:`CAUSAL`): query ``i`` attends keys ``0..i``, aligned at the top left as in
+    ``torch.nn.functional.scaled_dot_product_attention(..., is_causal=True)``. A fused kernel runs it as
+    ``is_causal=True``, which lets SDPA choose its causal kernels (on GPU, FlashAttention's block skipping); variants
+    that compute weights get it as a boolean ``(1, Tq, Tk)`` tensor from :func:`expand_mask`."""
+
+    def __repr__(self) -> str:
+        return "CAUSAL"
+
+
+#: The causal mask, passed as ``mask`` to any attention variant.
+CAUSAL = Causal()
+
+
+def causal_mask(query: Tensor, key: Tensor) -> Tensor:
+    """The causal mask as a boolean tensor ``(1, Tq, Tk)`` on the query's device, ``True`` = attend."""
+    return torch.ones(query.size(-2), key.size(-2), dtype=torch.bool, device=query.device).tril().unsqueeze(0)
+
+
+def expand_mask(mask: Tensor | Causal | None, query: Tensor, key: Tensor) -> Tensor | None:
+    """Bring a key-padding mask ``(B, Tk)`` to ``(B, 1, Tk)`` and :data:`CAUSAL` to ``(1, Tq, Tk)``; pass 3-D masks
+    through.
+
+    Raises:
+        TypeError: a mask tensor that is not boolean.
+    """
     if mask is None:
         return None
+    if isinstance(mask, Causal):
+        return causal_mask(query, key)
     if mask.dtype != torch.bool:
         raise TypeError(f"attention masks must be boolean (True = attend), got {mask.dtype}")
     return mask.unsqueeze(1) if mask.dim() == 2 else mask

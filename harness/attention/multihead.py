@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from harness.attention._base import Attention, AttentionConfig, expand_mask
+from harness.attention._base import Attention, AttentionConfig, Causal, expand_mask
 from harness.attention.scaled_dot import scaled_dot_product
 
 
@@ -36,8 +36,9 @@ class MultiHeadAttention(Attention):
         q = self.W_q(query).view(B, Tq, H, d).transpose(1, 2)  # (B, H, Tq, d)
         k = self.W_k(key).view(B, Tk, H, d).transpose(1, 2)  # (B, H, Tk, d)
         v = self.W_v(value).view(B, Tk, H, d).transpose(1, 2)  # (B, H, Tk, d)
-        mask = expand_mask(mask, query, key)
-        mask = mask.unsqueeze(1) if mask is not None else None  # (B, 1, Tq|1, Tk), broadcast over heads
+        if not isinstance(mask, Causal):  # the causal mask stays a name, for the fused kernel's is_causal
+            mask = expand_mask(mask, query, key)
+            mask = mask.unsqueeze(1) if mask is not None else None  # (B, 1, Tq|1, Tk), broadcast over heads
         p = self.config.dropout if self.training else 0.0
         context, weights = scaled_dot_product(q, k, v, mask, p, need_weights)  # (B, H, Tq, d), (B, H, Tq, Tk)
         context = context.transpose(1, 2).reshape(B, Tq, H * d)  # (B, Tq, key_size)

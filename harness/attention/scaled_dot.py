@@ -12,17 +12,18 @@ import math
 import torch.nn.functional as F
 from torch import Tensor
 
-from harness.attention._base import Attention, AttentionConfig, expand_mask, masked_softmax
+from harness.attention._base import Attention, AttentionConfig, Causal, causal_mask, expand_mask, masked_softmax
 
 
 def scaled_dot_product(
-    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dropout: float, need_weights: bool
+    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | Causal | None, dropout: float, need_weights: bool
 ) -> tuple[Tensor, Tensor | None]:
     """``softmax(q k^T / sqrt(d)) v`` over the last two axes; any leading axes (batch, heads).
 
     Args:
         q: ``(..., Tq, d)``; k: ``(..., Tk, d)``; v: ``(..., Tk, dv)``.
-        mask: Boolean, broadcastable to ``(..., Tq, Tk)``, ``True`` = attend.
+        mask: Boolean, broadcastable to ``(..., Tq, Tk)``, ``True`` = attend; or :data:`~harness.attention._base.CAUSAL`,
+            which the fused kernel runs as ``is_causal=True``.
         dropout: Dropout probability on the weights (pass 0.0 in evaluation).
         need_weights: ``False`` runs the fused kernel and returns ``None`` weights.
 
@@ -30,7 +31,11 @@ def scaled_dot_product(
         ``(context (..., Tq, dv), weights (..., Tq, Tk) or None)``.
     """
     if not need_weights:
+        if isinstance(mask, Causal):
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True), None
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout), None
+    if isinstance(mask, Causal):
+        mask = causal_mask(q, k)
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))  # (..., Tq, Tk)
     weights = masked_softmax(scores, mask)
     dropped = F.dropout(weights, p=dropout) if dropout > 0.0 else weights
@@ -57,4 +62,5 @@ class ScaledDotAttention(Attention):
         self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None, need_weights: bool = True
     ) -> tuple[Tensor, Tensor | None]:
         p = self.config.dropout if self.training else 0.0
-        return scaled_dot_product(query, key, value, expand_mask(mask, query, key), p, need_weights)
+        mask = mask if isinstance(mask, Causal) else expand_mask(mask, query, key)
+        return scaled_dot_product(query, key, value, mask, p, need_weights)

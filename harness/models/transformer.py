@@ -14,7 +14,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from harness.attention import AttentionConfig
+from harness.attention import CAUSAL, AttentionConfig, Causal
 from harness.models._base import AttentionFactory, Seq2Seq, Seq2SeqConfig, finished, mask_after_eos, padding_mask
 
 
@@ -70,7 +70,7 @@ class DecoderLayer(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(
-        self, y: Tensor, memory: Tensor, causal: Tensor, src_mask: Tensor, need_weights: bool
+        self, y: Tensor, memory: Tensor, causal: Tensor | Causal, src_mask: Tensor | None, need_weights: bool
     ) -> tuple[Tensor, Tensor | None]:
         h = self.norm1(y)
         y = y + self.drop(self.self_attn(h, h, h, causal, need_weights=False)[0])  # (B, Tt, d)
@@ -137,12 +137,10 @@ class TransformerSeq2Seq(Seq2Seq):
 
     def decode(self, tgt_in: Tensor, memory: Tensor, src_mask: Tensor, need_weights: bool) -> tuple[Tensor, Tensor | None]:
         """Logits ``(B, Tt, V)`` and, if asked, the last layer's cross-attention weights ``(B, Tt, Ts)``."""
-        Tt = tgt_in.size(1)
-        causal = torch.ones(Tt, Tt, dtype=torch.bool, device=tgt_in.device).tril().unsqueeze(0)  # (1, Tt, Tt)
         y = self._embed(self.tgt_embed, tgt_in)
         weights = None
         for i, layer in enumerate(self.decoder):
-            y, weights = layer(y, memory, causal, src_mask, need_weights and i == len(self.decoder) - 1)
+            y, weights = layer(y, memory, CAUSAL, src_mask, need_weights and i == len(self.decoder) - 1)
         return self.out(self.dec_norm(y)), weights
 
     def forward(self, src: Tensor, src_lens: Tensor, tgt_in: Tensor) -> Tensor:

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness.attention import AttentionConfig, build_attention
+from harness.attention import CAUSAL, AttentionConfig, build_attention
 from harness.errors import UnknownNameError
 from harness.registry import ATTENTION
 
@@ -66,6 +66,23 @@ def test_causal_mask_is_respected(name):
     _, weights = make(name)(x, x, x, causal)
     assert torch.all(weights.triu(diagonal=1) == 0)
     torch.testing.assert_close(weights.sum(-1), torch.ones(2, 6))
+
+
+@pytest.mark.parametrize("name", ATTENTION.names())
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_causal_by_name_equals_the_causal_tensor(name, need_weights):
+    """CAUSAL (run as is_causal=True by the fused kernels) gives the context and weights of the explicit mask."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 6, D)
+    causal = torch.ones(6, 6, dtype=torch.bool).tril().unsqueeze(0)  # (1, T, T)
+    module = make(name)
+    by_name, named_weights = module(x, x, x, CAUSAL, need_weights=need_weights)
+    by_tensor, tensor_weights = module(x, x, x, causal, need_weights=need_weights)
+    torch.testing.assert_close(by_name, by_tensor, rtol=1e-5, atol=1e-5)
+    if tensor_weights is None:
+        assert named_weights is None
+    else:
+        torch.testing.assert_close(named_weights, tensor_weights)
 
 
 @pytest.mark.parametrize("name", ATTENTION.names())

@@ -111,3 +111,31 @@ def test_transformer_rejects_sequences_longer_than_max_len():
     src = torch.randint(4, V_SRC, (1, 30))
     with pytest.raises(ValueError, match="30 tokens is longer than max_len=20"):
         model(src, torch.tensor([30]), torch.tensor([[BOS]]))
+
+
+def test_transformer_decoder_self_attention_reaches_sdpa_as_is_causal(monkeypatch):
+    """The decoder's causal self-attention is passed to SDPA as is_causal=True without a mask tensor (so SDPA may pick
+    its causal kernels), the cross-attention keeps its padding mask, and the logits equal those of the explicit mask."""
+    import torch.nn.functional as F
+
+    from harness.models import transformer as module
+
+    calls = []
+    sdpa = F.scaled_dot_product_attention
+
+    def spy(*args, **kwargs):
+        calls.append((kwargs.get("is_causal", False), kwargs.get("attn_mask") is not None))
+        return sdpa(*args, **kwargs)
+
+    model = transformer()
+    src, lens, tgt = batch()
+    monkeypatch.setattr(F, "scaled_dot_product_attention", spy)
+    with torch.no_grad():
+        logits = model(src, lens, tgt)
+    assert (True, False) in calls  # decoder self-attention: is_causal, no mask
+    assert all(not (causal and masked) for causal, masked in calls)
+    explicit = torch.ones(tgt.size(1), tgt.size(1), dtype=torch.bool).tril().unsqueeze(0)
+    monkeypatch.setattr(module, "CAUSAL", explicit)  # the tensor the decoder built before
+    with torch.no_grad():
+        expected = model(src, lens, tgt)
+    torch.testing.assert_close(logits, expected, rtol=1e-5, atol=1e-5)

@@ -15,6 +15,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from harness.attention import CAUSAL
 from harness.models._base import AttentionFactory
 from harness.models.captioning._base import Captioner, CaptionerConfig, DecodeState
 from harness.models.transformer import DecoderLayer, sinusoidal_positions
@@ -47,11 +48,9 @@ class TransformerCaptioner(Captioner):
 
     def forward(self, images: Tensor, captions_in: Tensor) -> tuple[Tensor, Tensor]:
         memory = self._memory(self.encode(images))
-        T = captions_in.size(1)
-        causal = torch.ones(T, T, dtype=torch.bool, device=images.device).tril().unsqueeze(0)  # (1, T, T)
         y, weights = self._embed(captions_in), None
         for i, layer in enumerate(self.layers):
-            y, weights = layer(y, memory, causal, None, need_weights=i == len(self.layers) - 1)
+            y, weights = layer(y, memory, CAUSAL, None, need_weights=i == len(self.layers) - 1)
         return self.out(self.norm(y)), weights  # (B, T, V), (B, T, R)
 
     def start(self, regions: Tensor) -> DecodeState:
