@@ -56,15 +56,24 @@ class SearchSpace:
         search_defaults: Search the parameters the spec does not name over their default domains. The
             grid sampler turns this off: it runs every combination of what the spec lists, and every
             other parameter keeps its default value.
+        frozen: Domains stored with a study (:meth:`frozen_domains`, or read from its trials): they replace the
+            default domains, so a resumed study searches what it searched when it was created, whatever plugins
+            have been installed since (a new attention type would otherwise change a categorical's choices, which
+            Optuna refuses). The spec's own ``[search]`` values still come first; the identity check keeps those
+            unchanged.
+        frozen_complete: ``frozen`` holds every parameter that had a domain at creation: a parameter missing from
+            it keeps its default value (it came with a newer plugin or version).
 
     Raises:
         SpecError: an unknown parameter (with "did you mean"), or a bad override.
     """
 
     def __init__(self, groups: list[Group], overrides: dict[str, Any], max_epochs: int, where: str = "[search]",
-                 search_defaults: bool = True):
+                 search_defaults: bool = True, frozen: dict[str, Domain] | None = None, frozen_complete: bool = False):
         self.groups = groups
         self.search_defaults = search_defaults
+        self.frozen = dict(frozen or {})
+        self.frozen_complete = frozen_complete
         self.max_epochs = max_epochs
         self.where = where
         self.params: dict[str, Param] = {}
@@ -84,6 +93,10 @@ class SearchSpace:
         """The domain searched for ``param`` (the spec's, else the default), or ``None`` if fixed at default."""
         if param.name in self.overrides:
             return self.overrides[param.name]
+        if param.name in self.frozen:
+            return self.frozen[param.name]
+        if self.frozen_complete:
+            return None
         if not self.search_defaults or (param.name == "warmup_fraction" and "warmup_steps" in self.overrides):
             return None
         return param.default_domain(self.max_epochs)
@@ -153,6 +166,22 @@ class SearchSpace:
             grid[name] = list(domain.choices)
         return grid
 
+    def frozen_domains(self) -> dict[str, dict[str, Any]]:
+        """Every parameter's domain (``None``-domain parameters left out: they keep their default), as JSON-able
+        dicts for the study's ``search_domains`` attribute; :func:`domain_from_json` reads them back."""
+        return {name: domain_to_json(domain) for name, param in self.params.items()
+                if (domain := self.domain(param)) is not None}
+
+    def differences(self, other: SearchSpace) -> list[str]:
+        """``name: this {..}, other {..}`` for every parameter whose domain differs between two spaces."""
+        out = []
+        for name, param in self.params.items():
+            mine = self.domain(param)
+            theirs = other.domain(other.params[name]) if name in other.params else None
+            if mine != theirs:
+                out.append(f"{name}: {mine.describe() if mine else 'default'} / {theirs.describe() if theirs else 'default'}")
+        return out
+
     def describe(self) -> list[dict[str, Any]]:
         """One row per parameter: name, searched domain or fixed default, condition, unit."""
         conditions: dict[str, list[str]] = {}
@@ -170,6 +199,30 @@ class SearchSpace:
                 "unit": param.unit,
             })
         return rows
+
+
+def domain_to_json(domain: Domain) -> dict[str, Any]:
+    """A :class:`~harness.params.Domain` as a JSON-able dict."""
+    return {"kind": domain.kind, "low": domain.low, "high": domain.high, "log": domain.log, "step": domain.step,
+            "choices": list(domain.choices) if domain.choices is not None else None}
+
+
+def domain_from_json(data: dict[str, Any]) -> Domain:
+    """The :class:`~harness.params.Domain` that :func:`domain_to_json` wrote."""
+    choices = data.get("choices")
+    return Domain(data["kind"], data.get("low"), data.get("high"), bool(data.get("log")), data.get("step"),
+                  tuple(choices) if choices is not None else None)
+
+
+def domain_from_distribution(distribution: Any) -> Domain:
+    """The :class:`~harness.params.Domain` of an Optuna distribution stored with a trial."""
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    if isinstance(distribution, CategoricalDistribution):
+        return Domain("categorical", choices=tuple(distribution.choices))
+    kind = "int" if isinstance(distribution, IntDistribution) else "float"
+    step = distribution.step if kind == "float" or distribution.step != 1 else None
+    return Domain(kind, distribution.low, distribution.high, distribution.log, step)
 
 
 def _fixed_value(domain: Domain | None, param: Param) -> Any:

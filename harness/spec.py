@@ -423,13 +423,15 @@ def dataset_options(spec: StudySpec, source: str = "<spec>") -> BaseModel:
         raise SpecError(f"{source}: [dataset] {key}: {first['msg']}, got {first.get('input')!r}") from None
 
 
-def build_space(spec: StudySpec, source: str = "<spec>"):
-    """The :class:`~harness.space.SearchSpace` of a spec (task groups, schedules, training)."""
+def build_space(spec: StudySpec, source: str = "<spec>", *, frozen: dict[str, Any] | None = None,
+                frozen_complete: bool = False):
+    """The :class:`~harness.space.SearchSpace` of a spec (task groups, schedules, training); ``frozen`` (parameter ->
+    :class:`~harness.params.Domain`) replaces the default domains (see :class:`~harness.space.SearchSpace`)."""
     from harness.space import TRAINING_GROUP, SearchSpace, schedule_groups
 
     groups = [*spec.task_class().space(), *schedule_groups(), TRAINING_GROUP]
     return SearchSpace(groups, spec.search, spec.budget.max_epochs, where=f"{source}: [search]",
-                       search_defaults=spec.sampler.name != "grid")
+                       search_defaults=spec.sampler.name != "grid", frozen=frozen, frozen_complete=frozen_complete)
 
 
 def _check_strategy(source: str, table: str, name: str, options: dict[str, Any], registry) -> None:

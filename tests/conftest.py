@@ -71,7 +71,7 @@ def harness_env(env: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a ``python -m harness`` subprocess: this checkout importable, no ``HARNESS_STORAGE``
     from the caller's shell, plus ``env``."""
     full_env = {k: v for k, v in os.environ.items() if k != "HARNESS_STORAGE"}
-    full_env.update(PYTHONPATH=str(REPO_ROOT), **(env or {}))
+    full_env.update({"PYTHONPATH": str(REPO_ROOT), **(env or {})})
     return full_env
 
 

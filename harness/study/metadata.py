@@ -36,6 +36,7 @@ def write_metadata(study: optuna.Study, plan: Plan, workers: int = 1) -> None:
         "environment": environment(resolve_threads(spec, workers), plan.placement, threads_from=threads_source(spec, workers)),
         "data": plan.task.describe(plan.data),
         "search_space": plan.space.describe(),
+        "search_domains": plan.space.frozen_domains(),  # reused on resume (harness.study.opening.stored_space)
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "spec": spec.to_dict(),
         "spec_identity": spec.identity(),  # written last: its presence marks a complete harness study

@@ -99,6 +99,28 @@ def open_study(spec: StudySpec, space: SearchSpace, storage: str | None, *, crea
     return study, True
 
 
+def stored_space(spec: StudySpec, study: optuna.Study) -> SearchSpace:
+    """The search space ``study`` was created with: the domains stored at creation (``search_domains``), or, for a
+    study stored before they were, the domains of its trials' parameters (Optuna's stored distributions; parameters
+    no trial has suggested yet keep their current default domain). Plugins installed since then therefore do not
+    change what a resumed study searches.
+
+    Raises:
+        SpecError: the ``[search]`` table does not fit the task.
+    """
+    from harness.space import domain_from_distribution, domain_from_json
+    from harness.spec import build_space
+
+    stored = study.user_attrs.get("search_domains")
+    if stored is not None:
+        return build_space(spec, frozen={name: domain_from_json(d) for name, d in stored.items()}, frozen_complete=True)
+    seen = {}
+    for trial in study.get_trials(deepcopy=False):
+        for name, distribution in trial.distributions.items():
+            seen.setdefault(name, domain_from_distribution(distribution))
+    return build_space(spec, frozen=seen)
+
+
 def finished_count(study: optuna.Study) -> int:
     """Trials that are complete or pruned."""
     from optuna.trial import TrialState

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import BadInputError
 from harness.spec import StudySpec, parse_spec, resolve_threads
@@ -13,9 +13,12 @@ from harness.storage import display_url, storage_url
 from harness.study.evaluate import best_of, evaluate_best
 from harness.study.inputs import load_data, preflight, resolve_data_dir
 from harness.study.metadata import refresh_data_facts, write_metadata
-from harness.study.opening import finished_count, open_study, study_storage
+from harness.study.opening import finished_count, open_study, stored_space, study_storage
 from harness.study.optimize import checkpoint_folder, optimize, requeue_interrupted, sigterm_as_interrupt
 from harness.study.plan import Plan
+
+if TYPE_CHECKING:
+    import optuna
 
 
 @dataclass
@@ -89,6 +92,7 @@ def run_study(
         write_metadata(study, plan, workers)
     else:
         refresh_data_facts(study, task, data)
+        plan = _resume_space(study, plan, quiet)
     for params in spec.enqueue:
         study.enqueue_trial(params, skip_if_exists=True)
     requeue_interrupted(study, plan)
@@ -111,8 +115,6 @@ def run_study(
         study = optuna.load_study(study_name=spec.name, storage=study_storage(spec, storage, write=False))
         test = None
         if evaluate_test:
-            from dataclasses import replace
-
             from harness.artifacts import open_store
 
             plan = replace(plan, store=open_store(artifacts, storage_url(storage), create=True))
@@ -120,6 +122,19 @@ def run_study(
     best_value, best_trial = best_of(study)
     return RunSummary(spec.name, shown, finished_count(study), target, finished_count(study) - before, best_value,
                       best_trial, test, time.perf_counter() - started)
+
+
+def _resume_space(study: optuna.Study, plan: Plan, quiet: bool) -> Plan:
+    """The plan with the search space the study was created with (:func:`~harness.study.opening.stored_space`); says
+    which parameters the installed registries would now search differently."""
+    space = stored_space(plan.spec, study)
+    changed = space.differences(plan.space)
+    if changed and not quiet:
+        from harness.console import console
+
+        console.print("Resuming with the search space stored when the study was created (stored / what the installed "
+                      "components would give now): " + "; ".join(changed), markup=False)
+    return replace(plan, space=space)
 
 
 def worker_main(spec_data: dict[str, Any], storage: str | None, data_dir: str | None, worker: int, threads: int,
@@ -134,5 +149,6 @@ def worker_main(spec_data: dict[str, Any], storage: str | None, data_dir: str | 
     task, data = load_data(spec, resolve_data_dir(data_dir))
     plan = Plan.resolve(spec, task, data, threads, checkpoints=Path(checkpoints) if checkpoints else None)
     study, _ = open_study(spec, plan.space, storage, create=False, worker=worker, parallel=True)
+    plan = replace(plan, space=stored_space(spec, study))
     with sigterm_as_interrupt():
         optimize(study, plan, worker=worker)
