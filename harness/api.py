@@ -32,6 +32,7 @@ def run_study(
     precision: str | None = None,
     artifacts: str | Path | None = None,
     devices: list[str] | None = None,
+    settings: list[str] | None = None,
 ):
     """Run or resume a study until it holds ``n_trials`` finished trials; see :func:`harness.study.run_study`.
 
@@ -45,6 +46,8 @@ def run_study(
         device, precision: Override ``[budget] device`` / ``precision`` (see :mod:`harness.device`).
         artifacts: Folder of the artifact store the tested models are kept in (default: beside the database).
         devices: GPU indices, one per worker in turn (``["0", "1"]``); default on CUDA: every visible GPU.
+        settings: ``key.path=value`` changes to the spec (``--set``; :func:`harness.spec.apply_settings`), applied
+            before the other overrides.
 
     Returns:
         :class:`harness.study.RunSummary`.
@@ -54,10 +57,8 @@ def run_study(
     """
     from harness.study import run_study as _run
 
-    if not isinstance(spec, StudySpec):
-        spec = load_spec(spec)
-    spec = spec.with_overrides(name=study_name, n_trials=n_trials, timeout=timeout, seed=seed, device=device,
-                               precision=precision)
+    spec = resolve_spec(spec, settings, name=study_name, n_trials=n_trials, timeout=timeout, seed=seed, device=device,
+                        precision=precision)
     return _run(spec, storage=storage, data_dir=data_dir, quiet=quiet, workers=workers, artifacts=artifacts,
                 devices=devices)
 
@@ -74,12 +75,14 @@ def benchmark(
     device: str | None = None,
     precision: str | None = None,
     artifacts: str | Path | None = None,
+    settings: list[str] | None = None,
 ):
     """Run or resume a benchmark (equal-budget arms, seeded re-runs); see :mod:`harness.benchmark`.
 
     ``problems`` runs only the named problems (for example one per process or machine on a shared storage);
     ``device`` and ``precision`` override ``[budget]`` (and every problem's own budget); ``artifacts`` is the folder
-    that keeps each arm's best seed (default: beside the database).
+    that keeps each arm's best seed (default: beside the database); ``settings`` are ``key.path=value`` changes to the
+    spec (``--set``).
 
     Returns:
         :class:`harness.benchmark.BenchmarkSummary`.
@@ -89,10 +92,55 @@ def benchmark(
     """
     from harness.benchmark import run_benchmark
 
-    if not isinstance(spec, StudySpec):
-        spec = load_spec(spec)
-    spec = spec.with_overrides(name=study_name, seed=seed, device=device, precision=precision)
+    spec = resolve_spec(spec, settings, name=study_name, seed=seed, device=device, precision=precision)
     return run_benchmark(spec, storage=storage, data_dir=data_dir, quiet=quiet, only=problems, artifacts=artifacts)
+
+
+def resolve_spec(spec: str | Path | dict | StudySpec, settings: list[str] | None = None, **overrides) -> StudySpec:
+    """A validated spec from a path, spec data (a dict, as read from TOML) or a :class:`StudySpec`, with ``settings``
+    (``key.path=value``, :func:`harness.spec.apply_settings`) and then the command line's overrides (``name``,
+    ``n_trials``, ``timeout``, ``seed``, ``device``, ``precision``; ``None`` keeps a value) applied.
+
+    Raises:
+        SpecError: the spec is missing or invalid, or a setting makes it invalid.
+    """
+    from harness.spec import parse_spec
+
+    if isinstance(spec, dict):
+        spec = parse_spec(spec, source="<dict>")
+    elif not isinstance(spec, StudySpec):
+        spec = load_spec(spec)
+    return spec.with_settings(settings).with_overrides(**overrides)
+
+
+def plan(spec: str | Path | dict | StudySpec, *, settings: list[str] | None = None, workers: int = 1, **overrides) -> dict:
+    """What ``run-study`` or ``benchmark`` would do, resolved without loading data or touching a storage
+    (``--dry-run``): the study, objective, budget, threads, device, sampler, pruner, every parameter's domain (searched,
+    or its fixed value, and when it is active), enqueued trials, and a benchmark's arms and problems.
+
+    Raises:
+        SpecError: an invalid spec or setting; DeviceError: a device that is not there.
+    """
+    from harness.spec import build_space, problems, resolve_threads, threads_source
+
+    spec = resolve_spec(spec, settings, **overrides)
+    out = {
+        "study": spec.name, "task": spec.study.task, "dataset": spec.dataset.name, "metric": spec.metric,
+        "direction": spec.direction, "n_trials": spec.study.n_trials, "timeout_seconds": spec.study.timeout,
+        "seed": spec.study.seed, "budget": spec.budget.model_dump(),
+        "threads": resolve_threads(spec, workers), "threads_from": threads_source(spec, workers),
+        "device": spec.to_placement().describe(),
+        "sampler": {"name": spec.sampler.name, "options": spec.sampler.options},
+        "pruner": {"name": spec.pruner.name, "options": spec.pruner.options},
+        "search_space": build_space(spec).describe(), "enqueue": list(spec.enqueue),
+    }
+    if spec.benchmark is not None:
+        from harness.benchmark import arms
+
+        out["benchmark"] = {"factors": spec.benchmark.factors, "arms": [a.values for a in arms(spec)],
+                            "problems": [name for name, _ in problems(spec)], "inner_trials": spec.benchmark.inner_trials,
+                            "seeds": spec.benchmark.seeds}
+    return out
 
 
 def predict(

@@ -1,7 +1,11 @@
 """The ``harness`` command line: thin typer commands over :mod:`harness.api`.
 
-Exit codes: 0 ok; 2 bad input (one line on stderr, no traceback); 1 unexpected failure (one line; set
-``HARNESS_DEBUG=1`` for the traceback); 130 interrupted.
+Exit codes: 0 ok; 2 bad input (one line on stderr, no traceback); 1 a run that failed on purpose (a
+:class:`~harness.errors.HarnessError` such as the same error ending trials in a row: its own line) or an unexpected
+failure (one line; set ``HARNESS_DEBUG=1`` for the traceback); 130 interrupted, 143 terminated.
+
+Conventions: ``--set key.path=value`` changes the spec, ``--dry-run`` shows the resolved study, ``--json`` prints
+results as JSON on stdout (progress on stderr), ``--version``; study names complete from the storage.
 """
 
 from __future__ import annotations
@@ -14,17 +18,47 @@ from typing import Annotated
 
 import typer
 
-from harness.console import console, error, set_quiet
-from harness.errors import EXIT_BAD_INPUT, EXIT_FAILURE, BadInputError
+from harness.console import console, error, print_json, set_json, set_quiet
+from harness.errors import EXIT_BAD_INPUT, EXIT_FAILURE, BadInputError, HarnessError
 
 app = typer.Typer(
     name="harness",
     help="Benchmark attention models and learning-rate schedules with Optuna studies.",
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from harness import __version__
+
+        console.print(f"harness {__version__}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="print the version and exit")] = False,
+) -> None:
+    """Benchmark attention models and learning-rate schedules with Optuna studies."""
+
+
+def complete_study(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of study names from the storage of ``--storage`` (or ``$HARNESS_STORAGE``, or the default
+    SQLite file); nothing when the storage cannot be read."""
+    try:
+        import optuna
+
+        from harness.storage import open_storage
+
+        names = optuna.get_all_study_names(open_storage(ctx.params.get("storage"), write=False))
+    except Exception:  # noqa: BLE001 - completion must never fail the shell
+        return []
+    return sorted(n for n in names if n.startswith(incomplete))
 
 class Interrupted(Exception):
     """A command was interrupted; carries the exit code (130 for SIGINT, 143 for SIGTERM)."""
@@ -57,6 +91,13 @@ ArtifactsOpt = Annotated[Path | None, typer.Option(
                         "a SQLite file, else ./artifacts]")]
 PrecisionOpt = Annotated[str | None, typer.Option(
     "--precision", help="fp32, bf16, fp16 or auto (mixed precision); overrides [budget] precision [default: fp32]")]
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", help="change the spec: key.path=value, the value read as TOML (repeatable), e.g. --set search.lr=1e-3 "
+                  "--set budget.max_epochs=3")]
+DryRunOpt = Annotated[bool, typer.Option(
+    "--dry-run", help="print the resolved search space, budget and device, then stop (no data, no storage)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout (progress goes to stderr)")]
+StudyArg = Annotated[str, typer.Argument(help="study name", autocompletion=complete_study)]
 
 
 @app.command("run-study")
@@ -79,15 +120,28 @@ def run_study(
         "--devices", help="GPU indices for the workers, one GPU per worker in turn, e.g. 0,1,2,3 [default on CUDA: "
                           "every visible GPU]")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress output")] = False,
+    settings: SetOpt = None,
+    dry_run: DryRunOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Run a study, or resume it until it holds N finished (complete or pruned) trials."""
+    from dataclasses import asdict
+
     from harness import api
 
     set_quiet(quiet)
-    summary = api.run_study(spec, storage=storage, study_name=study_name, n_trials=n_trials, timeout=timeout,
-                            data_dir=data_dir, seed=seed, quiet=quiet, workers=workers, device=device,
-                            precision=precision, artifacts=artifacts,
-                            devices=[d.strip() for d in devices.split(",")] if devices else None)
+    set_json(as_json)
+    overrides = dict(study_name=study_name, n_trials=n_trials, timeout=timeout, seed=seed, device=device,
+                     precision=precision)
+    if dry_run:
+        _print_plan(api.plan(spec, settings=settings, workers=workers, **_renamed(overrides)), as_json)
+        return
+    summary = api.run_study(spec, storage=storage, data_dir=data_dir, quiet=quiet, workers=workers, artifacts=artifacts,
+                            devices=[d.strip() for d in devices.split(",")] if devices else None, settings=settings,
+                            **overrides)
+    if as_json:
+        print_json(asdict(summary))
+        return
     best = "-" if summary.best_value is None else f"{summary.best_value:.4g} (trial {summary.best_trial})"
     console.print(f"Study '{summary.study_name}': {summary.finished}/{summary.target} trials finished "
                   f"({summary.ran} this run, {summary.seconds:.0f} s); best {best}. "
@@ -112,21 +166,75 @@ def benchmark(
     device: DeviceOpt = None,
     precision: PrecisionOpt = None,
     artifacts: ArtifactsOpt = None,
+    settings: SetOpt = None,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Run a benchmark: every arm tuned with the same budget, its best configuration re-run on seeds; resumable."""
     from harness import api
 
     set_quiet(quiet)
+    if dry_run:
+        _print_plan(api.plan(spec, settings=settings, name=study_name, seed=seed, device=device, precision=precision),
+                    False)
+        return
     summary = api.benchmark(spec, storage=storage, study_name=study_name, data_dir=data_dir, seed=seed, quiet=quiet,
-                              problems=problem, device=device, precision=precision, artifacts=artifacts)
+                              problems=problem, device=device, precision=precision, artifacts=artifacts,
+                              settings=settings)
     console.print(f"Benchmark '{summary.name}': {summary.arms} arms x {summary.problems} problem(s), "
                   f"{summary.seed_runs} seeded re-runs ({summary.seed_runs_this_run} this run, {summary.seconds:.0f} s). "
                   f"Next: harness report {summary.name}", markup=False)
 
 
+def _renamed(overrides: dict) -> dict:
+    """The command line's ``study_name`` as the spec's ``name``."""
+    out = dict(overrides)
+    out["name"] = out.pop("study_name")
+    return out
+
+
+def _where(device: dict) -> str:
+    """``cpu, fp32`` (and ``, compiled`` / ``, 2 data workers``) from a placement's description."""
+    extra = [", compiled" if device.get("compile") else "",
+             f", {device['data_workers']} data workers" if device.get("data_workers") else ""]
+    return f"{device.get('device')}, {device.get('precision')}" + "".join(extra)
+
+
+def _print_plan(plan: dict, as_json: bool) -> None:
+    """``--dry-run``: the resolved study, as JSON or as lines and a table of the search space."""
+    from rich.table import Table
+
+    if as_json:
+        print_json(plan)
+        return
+    budget = plan["budget"]
+    console.print(f"Study '{plan['study']}': task {plan['task']}, dataset {plan['dataset']}, objective {plan['metric']} "
+                  f"({plan['direction']}), {plan['n_trials']} trials"
+                  + (f" or {plan['timeout_seconds']:g} s" if plan["timeout_seconds"] else "") + f", seed {plan['seed']}",
+                  markup=False)
+    console.print(f"Budget: {budget['max_epochs']} epochs, training examples {budget['max_train_examples'] or 'all'}, "
+                  f"validation examples {budget['max_valid_examples'] or 'all'}; torch threads {plan['threads']} "
+                  f"({plan['threads_from']}); device {_where(plan['device'])}", markup=False)
+    console.print(f"Sampler {plan['sampler']['name']} {plan['sampler']['options'] or ''}; pruner {plan['pruner']['name']} "
+                  f"{plan['pruner']['options'] or ''}", markup=False)
+    table = Table(title="Search space", title_justify="left")
+    for column in ("parameter", "searched", "fixed value", "when", "unit"):
+        table.add_column(column)
+    for row in plan["search_space"]:
+        table.add_row(row["name"], row["searched"] or "-", "" if row["value"] is None else str(row["value"]), row["when"],
+                      row["unit"] or "")
+    console.print(table)
+    for k, params in enumerate(plan["enqueue"], 1):
+        console.print(f"Enqueued trial {k}: {params}", markup=False)
+    if "benchmark" in plan:
+        b = plan["benchmark"]
+        console.print(f"Benchmark: {len(b['arms'])} arms over {', '.join(b['factors'])} x problems {', '.join(b['problems'])}; "
+                      f"{b['inner_trials']} inner trials per arm, {b['seeds']} seeds", markup=False)
+    console.print("Dry run: nothing was trained or written.", markup=False)
+
+
 @app.command("predict")
 def predict(
-    study: Annotated[str, typer.Argument(help="study or benchmark name")],
+    study: Annotated[str, typer.Argument(help="study or benchmark name", autocompletion=complete_study)],
     input: Annotated[Path, typer.Option("--input", help="translation: text, one sentence per line; forecasting: a CSV "
                                                          "window; captioning: an image, a folder of images, or a list")],
     output: Annotated[Path | None, typer.Option("--output", help="write the outputs here [default: standard output]")] = None,
@@ -148,7 +256,7 @@ def predict(
 
 @app.command("compare")
 def compare(
-    studies: Annotated[list[str], typer.Argument(help="two or more study names")],
+    studies: Annotated[list[str], typer.Argument(help="two or more study names", autocompletion=complete_study)],
     storage: StorageOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="markdown file [default: reports/compare-<studies>.md]")] = None,
 ) -> None:
@@ -160,7 +268,7 @@ def compare(
 
 @app.command("export")
 def export(
-    study: Annotated[str, typer.Argument(help="study name")],
+    study: StudyArg,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
     storage: StorageOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="file to write [default: exports/<study>.<format>]")] = None,
@@ -173,20 +281,25 @@ def export(
 
 @app.command("report")
 def report(
-    study: Annotated[str, typer.Argument(help="study name")],
+    study: StudyArg,
     storage: StorageOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="markdown file [default: reports/<study>.md]")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a study's markdown report and its PNG plots, from the storage alone."""
     from harness import api
 
     path = api.report(study, storage=storage, out=out)
+    if as_json:
+        print_json({"study": study, "report": str(path),
+                    "files": sorted(str(p) for p in (path.parent / path.stem).glob("*") if p.is_file())})
+        return
     console.print(f"Wrote {path}", markup=False)
 
 
 @app.command("rescore")
 def rescore(
-    study: Annotated[str, typer.Argument(help="study or benchmark name")],
+    study: Annotated[str, typer.Argument(help="study or benchmark name", autocompletion=complete_study)],
     storage: StorageOpt = None,
 ) -> None:
     """Recompute every stored test metric from the stored outputs (sacrebleu, numpy); exit 1 if any differs."""
@@ -216,11 +329,16 @@ def _shown(value: float | None) -> str:
 
 
 @app.command("studies")
-def studies(storage: StorageOpt = None) -> None:
+def studies(storage: StorageOpt = None, as_json: JsonOpt = False) -> None:
     """List the studies in a storage: task, trials by state, best value."""
+    from dataclasses import asdict
+
     from harness import api
 
     lines = api.list_studies(storage)
+    if as_json:
+        print_json([asdict(line) for line in lines])
+        return
     if not lines:
         console.print("no studies", markup=False)
     for line in lines:
@@ -236,6 +354,7 @@ def list_(
         str | None,
         typer.Argument(help="only this kind: tasks, datasets, models, attention, schedules, baselines, samplers, pruners")
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """List registered tasks, datasets, models, attention types, schedules, baselines, samplers and pruners."""
     from rich.table import Table
@@ -249,6 +368,9 @@ def list_(
         if not matches:
             raise UnknownNameError("kind", kind, [k.split()[0] for k in catalogue])
         catalogue = {k: catalogue[k] for k in matches}
+    if as_json:
+        print_json({kind_: [{"name": name, "summary": summary} for name, summary in rows] for kind_, rows in catalogue.items()})
+        return
     for title, rows in catalogue.items():
         table = Table(title=title, title_justify="left", show_header=False, box=None, pad_edge=False)
         table.add_column(style="bold")
@@ -321,6 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         error("interrupted")
         return 130
+    except HarnessError as exc:  # raised on purpose (the same error ended trials in a row): its own line, exit 1
+        error(str(exc))
+        return EXIT_FAILURE
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 1
         if os.environ.get("HARNESS_DEBUG"):
             raise

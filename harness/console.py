@@ -18,6 +18,19 @@ def set_quiet(quiet: bool) -> None:
     console.quiet = quiet
 
 
+def set_json(on: bool) -> None:
+    """``--json``: normal output moves to stderr, so stdout carries only the JSON document (:func:`print_json`)."""
+    console.file = sys.stderr if on else sys.stdout
+
+
+def print_json(data) -> None:
+    """Write ``data`` as one indented JSON document to stdout (values JSON cannot hold become strings)."""
+    import json
+
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
 def error(message: str) -> None:
     """Print a one-line error message to stderr, prefixed ``error:``."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, emoji=False)

@@ -268,6 +268,50 @@ class StudySpec(_Strict):
                 problem["budget"].update(where)
         return parse_spec(data, source="command line")
 
+    def with_settings(self, settings: list[str] | None) -> StudySpec:
+        """A copy with ``key.path=value`` settings applied (:func:`apply_settings`) and re-validated.
+
+        Raises:
+            SpecError: a malformed setting, or a spec the settings make invalid (naming the key).
+        """
+        if not settings:
+            return self
+        return parse_spec(apply_settings(self.to_dict(), settings), source="--set")
+
+
+def apply_settings(data: dict[str, Any], settings: list[str], source: str = "--set") -> dict[str, Any]:
+    """Spec data with ``key.path=value`` settings applied (``--set``), in order: ``value`` is read as a TOML value
+    (``3``, ``1e-3``, ``true``, ``["dot", "additive"]``, ``{ low = 1e-4, high = 1e-2, log = true }``), or taken as a
+    string when it is not TOML (``schedule=cosine``); tables on the path are created when missing. The result still
+    has to pass :func:`parse_spec`, which names an unknown key.
+
+    Raises:
+        SpecError: a setting without ``=`` or with an empty key, or a path through a value that is not a table.
+    """
+    import copy
+
+    out = copy.deepcopy(data)
+    for setting in settings:
+        key, sep, raw = setting.partition("=")
+        parts = [p.strip() for p in key.strip().split(".")]
+        if not sep or not all(parts):
+            raise SpecError(f"{source} '{setting}': expected key.path=value, for example search.lr=1e-3 or "
+                            "budget.max_epochs=3")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        table = out
+        for depth, part in enumerate(parts[:-1]):
+            child = table.setdefault(part, {})
+            if child is None:
+                child = table[part] = {}
+            if not isinstance(child, dict):
+                raise SpecError(f"{source} '{setting}': {'.'.join(parts[: depth + 1])} is a value ({child!r}), not a table")
+            table = child
+        table[parts[-1]] = value
+    return out
+
 
 def load_spec(path: str | Path) -> StudySpec:
     """Read and validate a TOML study spec.

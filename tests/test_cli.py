@@ -276,3 +276,63 @@ def test_python_dash_m_and_console_script_agree(tmp_path):
     proc = subprocess.run([str(script), "list", "pruners"], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0
     assert proc.stdout == harness_cli("list", "pruners", cwd=tmp_path).stdout
+
+
+def test_version_prints_the_package_version(tmp_path):
+    from harness import __version__
+
+    proc = harness_cli("--version", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"harness {__version__}"
+
+
+def test_dry_run_resolves_the_spec_with_settings_and_writes_nothing(tmp_path):
+    spec = write_tiny_spec(tmp_path, name="dry")
+    proc = harness_cli("run-study", str(spec), "--dry-run", "--json", "--set", "budget.max_epochs=5",
+                       "--set", "search.lr={ low = 1e-4, high = 1e-2, log = true }", "--set", "search.attention=general",
+                       cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    rows = {row["name"]: row for row in plan["search_space"]}
+    assert plan["study"] == "dry" and plan["budget"]["max_epochs"] == 5
+    assert rows["lr"]["searched"] == "[0.0001, 0.01] log" and rows["attention"]["value"] == "general"
+    assert plan["device"]["device"] == "cpu" and plan["threads"] == 1
+    assert list(tmp_path.iterdir()) == [spec]  # no storage, no artifacts
+    shown = harness_cli("run-study", str(spec), "--dry-run", cwd=tmp_path)
+    assert "Search space" in shown.stdout and "Dry run: nothing was trained or written." in shown.stdout
+
+
+@pytest.mark.parametrize("setting, fragment", [
+    ("budget", "expected key.path=value"),
+    ("study.nme=x", "unknown key 'nme' in [study] (did you mean 'name'?)"),
+    ("search.lrr=0.1", "unknown parameter 'lrr' (did you mean 'lr'?)"),
+    ("budget.max_epochs=many", "[budget] max_epochs"),
+])
+def test_bad_settings_exit_2_with_one_line(setting, fragment, tmp_path):
+    spec = write_tiny_spec(tmp_path, name="set")
+    proc = harness_cli("run-study", str(spec), "--set", setting, "--storage", f"sqlite:///{tmp_path / 's.db'}", cwd=tmp_path)
+    assert proc.returncode == 2 and fragment in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_json_output_of_studies_list_report_and_run_study(tiny_study, tmp_path):
+    url = tiny_study["storage"]
+    studies = json.loads(harness_cli("studies", "--storage", url, "--json", cwd=tmp_path).stdout)
+    assert [s["name"] for s in studies] == ["tiny"] and studies[0]["states"]["complete"] >= 1
+    listed = json.loads(harness_cli("list", "attention", "--json", cwd=tmp_path).stdout)
+    assert "additive" in [row["name"] for row in listed["attention types"]]
+    report = json.loads(harness_cli("report", "tiny", "--storage", url, "--out", str(tmp_path / "r.md"), "--json",
+                                    cwd=tmp_path).stdout)
+    assert report["report"] == str(tmp_path / "r.md") and (tmp_path / "r.md").is_file()
+    copy = tmp_path / "copy.db"
+    shutil.copy(tiny_study["db"], copy)
+    run = harness_cli("run-study", str(tiny_study["spec"]), "--storage", f"sqlite:///{copy}", "--json", cwd=tmp_path)
+    summary = json.loads(run.stdout)  # stdout holds only the JSON document
+    assert run.returncode == 0 and summary["study_name"] == "tiny" and summary["ran"] == 0
+    assert summary["finished"] == summary["target"] == 3 and "test_metrics" in summary
+
+
+def test_study_names_complete_from_the_storage(tiny_study, tmp_path):
+    env = {"_HARNESS_COMPLETE": "complete_bash", "COMP_WORDS": f"harness report --storage {tiny_study['storage']} ti",
+           "COMP_CWORD": "4"}
+    proc = harness_cli("report", cwd=tmp_path, env=env)
+    assert "tiny" in proc.stdout.split()

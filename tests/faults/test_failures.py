@@ -111,3 +111,18 @@ def test_the_same_error_three_times_in_a_row_stops_the_study(tmp_path):
 
     trials = optuna.load_study(study_name="broken", storage=url).trials
     assert len(trials) == 3 and all(t.state.name == "FAIL" for t in trials)
+
+
+def test_repeated_failures_end_the_command_with_their_own_line_and_exit_1(tmp_path, capsys):
+    """Through the command line: exit 1 with the study's reason on one line, not "unexpected failure"."""
+    from harness.cli import main
+
+    path = tmp_path / "broken.toml"
+    path.write_text('[study]\nname = "broken-cli"\ntask = "fragile-regression"\nn_trials = 2\n\n[dataset]\nname = "diabetes"\n\n'
+                    '[budget]\nmax_epochs = 2\nthreads = 1\n\n[sampler]\nname = "random"\nseed = 1\n\n'
+                    '[search]\nlr = { low = 0.1, high = 0.2 }\nschedule = "constant"\nbatch_size = 64\n')
+    code = main(["run-study", str(path), "--storage", f"sqlite:///{tmp_path / 'c.db'}", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "error: study 'broken-cli' stopped: 3 trials in a row failed with the same error: FloatingPointError" in err
+    assert "unexpected failure" not in err and "Traceback" not in err
