@@ -8,17 +8,23 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import BadInputError, UnknownNameError
 from harness.registry import ATTENTION, BASELINES, MODELS, PRUNERS, SAMPLERS, SCHEDULES, TASKS
 from harness.spec import StudySpec, load_spec
 from harness.storage import open_storage
 
+if TYPE_CHECKING:
+    from harness.benchmark import BenchmarkSummary
+    from harness.study import RunSummary
+
 
 def run_study(
-    spec: str | Path | StudySpec,
+    spec: str | Path | dict | StudySpec,
     *,
     storage: str | None = None,
     study_name: str | None = None,
@@ -33,11 +39,13 @@ def run_study(
     artifacts: str | Path | None = None,
     devices: list[str] | None = None,
     settings: list[str] | None = None,
-):
+    callbacks: list[Callable[[Any, Any], None]] | None = None,
+    on_epoch: Callable[[Any, int, dict[str, float]], None] | None = None,
+) -> RunSummary:
     """Run or resume a study until it holds ``n_trials`` finished trials; see :func:`harness.study.run_study`.
 
     Args:
-        spec: Path of a TOML spec, or a validated :class:`StudySpec`.
+        spec: Path of a TOML spec, spec data as a dict (the TOML layout), or a validated :class:`StudySpec`.
         storage: SQLAlchemy URL; default ``$HARNESS_STORAGE`` or ``sqlite:///harness.db``.
         study_name, n_trials, timeout (seconds), seed: Override the spec's ``[study]`` values.
         data_dir: Folder with the datasets that need files; default ``$HARNESS_DATA_DIR`` or ``./data``.
@@ -48,6 +56,9 @@ def run_study(
         devices: GPU indices, one per worker in turn (``["0", "1"]``); default on CUDA: every visible GPU.
         settings: ``key.path=value`` changes to the spec (``--set``; :func:`harness.spec.apply_settings`), applied
             before the other overrides.
+        callbacks: Optuna callbacks ``(study, frozen_trial)``, called after each trial (``workers = 1`` only).
+        on_epoch: A hook ``(trial, epoch, metrics)`` called after every epoch of every trial, with the Optuna trial,
+            the epoch (from 1) and that epoch's validation metrics and training loss (``workers = 1`` only).
 
     Returns:
         :class:`harness.study.RunSummary`.
@@ -60,11 +71,11 @@ def run_study(
     spec = resolve_spec(spec, settings, name=study_name, n_trials=n_trials, timeout=timeout, seed=seed, device=device,
                         precision=precision)
     return _run(spec, storage=storage, data_dir=data_dir, quiet=quiet, workers=workers, artifacts=artifacts,
-                devices=devices)
+                devices=devices, callbacks=callbacks, on_epoch=on_epoch)
 
 
 def benchmark(
-    spec: str | Path | StudySpec,
+    spec: str | Path | dict | StudySpec,
     *,
     storage: str | None = None,
     study_name: str | None = None,
@@ -76,7 +87,7 @@ def benchmark(
     precision: str | None = None,
     artifacts: str | Path | None = None,
     settings: list[str] | None = None,
-):
+) -> BenchmarkSummary:
     """Run or resume a benchmark (equal-budget arms, seeded re-runs); see :mod:`harness.benchmark`.
 
     ``problems`` runs only the named problems (for example one per process or machine on a shared storage);
@@ -94,6 +105,49 @@ def benchmark(
 
     spec = resolve_spec(spec, settings, name=study_name, seed=seed, device=device, precision=precision)
     return run_benchmark(spec, storage=storage, data_dir=data_dir, quiet=quiet, only=problems, artifacts=artifacts)
+
+
+def objective(
+    spec: str | Path | dict | StudySpec,
+    *,
+    data_dir: str | Path | None = None,
+    settings: list[str] | None = None,
+    threads: int | None = None,
+    on_epoch: Callable[[Any, int, dict[str, float]], None] | None = None,
+) -> Callable[[Any], float]:
+    """The harness's Optuna objective for ``spec``, for calling ``study.optimize`` yourself (your own study, sampler,
+    storage and callbacks): each call suggests a configuration from the spec's search space, trains it on the
+    spec's data and budget, stores its curves on the trial and returns the validation objective; a pruned trial
+    raises ``optuna.TrialPruned``. The data is loaded once, here.
+
+    Create the study with the spec's direction (``load_spec(path).direction``)::
+
+        import optuna, harness
+        study = optuna.create_study(direction="maximize")
+        study.optimize(harness.objective("studies/quickstart.toml"), n_trials=4)
+
+    Args:
+        threads: Torch threads (default: the spec's, else the cores available); set for the whole process.
+        on_epoch: A hook ``(trial, epoch, metrics)`` after every epoch.
+
+    A trial whose training raises is stored with ``fail_reason`` and the error surfaces as
+    :class:`harness.study.TrialError`; pass ``catch=(TrialError,)`` to ``study.optimize`` to go on after it.
+
+    Raises:
+        BadInputError: a bad spec, data, device or precision.
+    """
+    import torch
+
+    from harness.spec import resolve_threads
+    from harness.study import Plan, load_data, make_objective, preflight, resolve_data_dir
+
+    spec = resolve_spec(spec, settings)
+    threads = threads or resolve_threads(spec)
+    torch.set_num_threads(threads)
+    task, data = load_data(spec, resolve_data_dir(data_dir))
+    plan = Plan.resolve(spec, task, data, threads)
+    preflight(plan)
+    return make_objective(plan, on_epoch=on_epoch)
 
 
 def resolve_spec(spec: str | Path | dict | StudySpec, settings: list[str] | None = None, **overrides) -> StudySpec:

@@ -22,7 +22,7 @@ class TrialError(Exception):
     """A trial raised; the trial is failed with the error stored and the study goes on."""
 
 
-def make_objective(plan: Plan, progress: Any = None, worker: int = 0):
+def make_objective(plan: Plan, progress: Any = None, worker: int = 0, on_epoch: Any = None):
     """The Optuna objective: suggest a configuration, train it, store its curves, return its value.
 
     A trial that raises is stored with ``fail_reason`` and surfaces as :class:`TrialError` (the study
@@ -33,6 +33,9 @@ def make_objective(plan: Plan, progress: Any = None, worker: int = 0):
     Stored on each trial: ``config``, ``seed``, ``threads``, ``worker``, ``device``, ``param_count``, ``history``
     (per-epoch metrics), ``lr_per_step``, ``best_epoch``, ``seconds``, ``pruned_reason`` when pruned and
     ``fail_reason`` when failed.
+
+    ``on_epoch``: a hook called after every epoch of every trial with ``(trial, epoch, metrics)`` (the Optuna trial,
+    the epoch from 1, the epoch's validation metrics and training loss as a dict); what it raises fails the trial.
     """
     import optuna
 
@@ -54,7 +57,7 @@ def make_objective(plan: Plan, progress: Any = None, worker: int = 0):
                 progress.trial_started(trial.number, config)
             model = seeded_model(task, config, data, seed)
             result = fit(task, model, data, config, plan.budget, metric=spec.metric, direction=spec.direction, seed=seed,
-                         placement=plan.placement, trial=trial, on_epoch=progress.epoch if progress is not None else None,
+                         placement=plan.placement, trial=trial, on_epoch=_epoch_hooks(progress, on_epoch, trial),
                          checkpoint=plan.checkpoint(f"trial-{first}"))
         except InvalidConfigError as exc:
             trial.set_user_attr("pruned_reason", f"invalid configuration: {exc}")
@@ -76,6 +79,20 @@ def make_objective(plan: Plan, progress: Any = None, worker: int = 0):
         return result.value
 
     return objective
+
+
+def _epoch_hooks(progress: Any, on_epoch: Any, trial: Any):
+    """The ``(epoch, metrics)`` callback of :func:`~harness.training.fit`: the progress display, then the user's hook."""
+    if progress is None and on_epoch is None:
+        return None
+
+    def hook(epoch: int, metrics: dict[str, float]) -> None:
+        if progress is not None:
+            progress.epoch(epoch, metrics)
+        if on_epoch is not None:
+            on_epoch(trial, epoch, dict(metrics))
+
+    return hook
 
 
 def first_number(trial: Any) -> int:

@@ -59,8 +59,12 @@ def sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-def optimize(study: optuna.Study, plan: Plan, *, progress: Any = None, worker: int = 0) -> None:
+def optimize(study: optuna.Study, plan: Plan, *, progress: Any = None, worker: int = 0, callbacks: Any = (),
+             on_epoch: Any = None) -> None:
     """Run trials until the study holds ``n_trials`` finished ones (or ``timeout`` seconds pass).
+
+    ``callbacks``: further Optuna callbacks ``(study, frozen_trial)``, called after each trial; ``on_epoch``: a hook
+    ``(trial, epoch, metrics)`` after every epoch (:func:`~harness.study.objective.make_objective`).
 
     Raises:
         RepeatedFailures: the same error ended ``[run] max_repeated_failures`` trials in a row.
@@ -71,13 +75,14 @@ def optimize(study: optuna.Study, plan: Plan, *, progress: Any = None, worker: i
     from optuna.trial import TrialState
 
     spec = plan.spec
-    objective = make_objective(plan, progress, worker)
+    objective = make_objective(plan, progress, worker, on_epoch)
     watch = FailureWatch(spec.run.max_repeated_failures)
-    callbacks = [MaxTrialsCallback(spec.study.n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED)), watch]
+    everything = [MaxTrialsCallback(spec.study.n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED)), watch]
     if progress is not None:
-        callbacks.append(progress.trial_finished)
+        everything.append(progress.trial_finished)
+    everything.extend(callbacks or ())
     if finished_count(study) < spec.study.n_trials:
-        study.optimize(objective, timeout=spec.study.timeout, callbacks=callbacks, catch=(TrialError,))
+        study.optimize(objective, timeout=spec.study.timeout, callbacks=everything, catch=(TrialError,))
     if watch.stopped_with is not None:
         raise RepeatedFailures(f"study '{spec.name}' stopped: {spec.run.max_repeated_failures} trials in a row failed "
                                f"with the same error: {watch.stopped_with}")

@@ -46,6 +46,8 @@ def run_study(
     workers: int = 1,
     artifacts: str | Path | None = None,
     devices: list[str] | None = None,
+    callbacks: list[Any] | None = None,
+    on_epoch: Any = None,
 ) -> RunSummary:
     """Run (or resume) the study described by ``spec``; see :mod:`harness.study`.
 
@@ -61,6 +63,8 @@ def run_study(
             :func:`harness.artifacts.default_location`).
         devices: GPU indices for the workers, one per worker in turn (:func:`harness.study.workers.worker_devices`);
             default with ``workers > 1`` on CUDA: every visible GPU.
+        callbacks: Optuna callbacks ``(study, frozen_trial)`` called after each trial of this process.
+        on_epoch: A hook ``(trial, epoch, metrics)`` called after every epoch of every trial of this process.
 
     Raises:
         BadInputError: bad spec, data or storage (nothing is written to the storage).
@@ -75,6 +79,9 @@ def run_study(
 
     if workers < 1:
         raise BadInputError(f"--workers must be at least 1, got {workers}")
+    if workers > 1 and (callbacks or on_epoch is not None):
+        raise BadInputError(f"callbacks and on_epoch run in this process, but workers = {workers} trains in worker "
+                            "processes; use workers = 1, or attach them in each worker (harness.objective)")
     started = time.perf_counter()
     spec.to_placement()  # a device that is not there, or a precision it cannot do: refused before anything runs
     if devices:
@@ -111,7 +118,7 @@ def run_study(
             run_workers(spec, storage, data_dir, workers, threads, quiet=quiet, devices=devices, checkpoints=plan.checkpoints)
         elif before < target:
             with StudyProgress(target, before, spec.metric, spec.budget.max_epochs) as progress:
-                optimize(study, plan, progress=None if quiet else progress)
+                optimize(study, plan, progress=None if quiet else progress, callbacks=callbacks, on_epoch=on_epoch)
         study = optuna.load_study(study_name=spec.name, storage=study_storage(spec, storage, write=False))
         test = None
         if evaluate_test:
