@@ -170,16 +170,17 @@ def _first_difference(a: pd.DatetimeIndex, b: pd.DatetimeIndex) -> int:
 
 
 class EttOptions(BaseModel):
-    """Options of the ``ett`` dataset (one ETT-small file)."""
+    """Options of the ``ett`` dataset (one ETT-small file): ``[dataset] name = "ett"`` with ``file = "ETTh2"``."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Literal["ETTh1", "ETTh2", "ETTm1", "ETTm2"] = Field("ETTh1", description="which ETT-small file")
+    file: Literal["ETTh1", "ETTh2", "ETTm1", "ETTm2"] = Field(
+        "ETTh1", description="which ETT-small file: ETTh1, ETTh2 (hourly), ETTm1, ETTm2 (15-minute, borders x4)")
     subdir: RelativePath = Field("ett", min_length=1, description="folder under the data directory")
 
 
 def load_ett(options: EttOptions, data_dir: Path | None) -> Series:
-    """Read ``<data_dir>/<subdir>/<name>.csv``, verbatim, with every CSV check.
+    """Read ``<data_dir>/<subdir>/<file>.csv``, verbatim, with every CSV check.
 
     The files have the header ``date,HUFL,HULL,MUFL,MULL,LUFL,LULL,OT``; ETTh1/ETTh2 hold 17,420
     hourly rows (2016-07-01 to 2018-06-26), ETTm1/ETTm2 69,680 rows every 15 minutes. The
@@ -198,19 +199,19 @@ def load_ett(options: EttOptions, data_dir: Path | None) -> Series:
             column, or is not sampled at its name's frequency.
     """
     folder = dataset_folder(data_dir, options.subdir, "ett", ETT_URL)
-    path = folder / f"{options.name}.csv"
+    path = folder / f"{options.file}.csv"
     series = read_series_csv(
         path,
         time_column="date",
         columns=ETT_COLUMNS,
-        name=options.name,
+        name=options.file,
         citation=ETT_CITATION,
         missing_hint=how_to_get("ett", Path(data_dir), ETT_URL),
     )
-    expected = "h" if options.name.startswith("ETTh") else "15min"
+    expected = "h" if options.file.startswith("ETTh") else "15min"
     if series.freq != expected:
         raise DataError(
-            f"{path} has a step of '{series.freq}' but {options.name} must be sampled every '{expected}'; "
+            f"{path} has a step of '{series.freq}' but {options.file} must be sampled every '{expected}'; "
             "delete it and download it again"
         )
     return series

@@ -71,9 +71,9 @@ def test_registry_lists_the_three_datasets_with_their_options_and_downloads():
 
 
 def test_options_defaults_and_constraints():
-    assert EttOptions().model_dump() == {"name": "ETTh1", "subdir": "ett"}
+    assert EttOptions().model_dump() == {"file": "ETTh1", "subdir": "ett"}
     with pytest.raises(ValidationError, match="ETTh1"):
-        EttOptions(name="ETTh3")
+        EttOptions(file="ETTh3")
     options = CsvOptions(path="x.csv")
     assert (options.time_column, options.columns, options.interpolate) == ("date", None, False)
     with pytest.raises(ValidationError, match="'a' more than once"):
@@ -139,7 +139,7 @@ def test_vega_temps_requires_identical_timestamps_in_both_files(monkeypatch):
 
 @pytest.mark.parametrize("name", ["ETTh1", "ETTh2"])
 def test_ett_loads_the_file_verbatim(data_dir, name):
-    series = DATASETS["ett"].load(EttOptions(name=name), data_dir)
+    series = DATASETS["ett"].load(EttOptions(file=name), data_dir)
     frame = _ett_frame(data_dir, name)
     assert series.name == name
     assert series.values.shape == (ETT_ROWS, 7)
@@ -156,7 +156,7 @@ def test_ett_15_minute_file_has_15min_freq(data_dir, tmp_path):
     frame["date"] = pd.date_range("2016-07-01", periods=len(frame), freq="15min").strftime("%Y-%m-%d %H:%M:%S")
     (tmp_path / "ett").mkdir()
     frame.to_csv(tmp_path / "ett" / "ETTm1.csv", index=False)
-    series = load_ett(EttOptions(name="ETTm1"), tmp_path)
+    series = load_ett(EttOptions(file="ETTm1"), tmp_path)
     assert series.freq == "15min" and series.values.shape == (2000, 7)
 
 
@@ -164,7 +164,7 @@ def test_ett_file_at_the_wrong_frequency_is_rejected(data_dir, tmp_path):
     (tmp_path / "ett").mkdir()
     shutil.copy(data_dir / "ett" / "ETTh1.csv", tmp_path / "ett" / "ETTm2.csv")
     with pytest.raises(DataError, match=r"ETTm2.csv has a step of 'h' but ETTm2 must be sampled every '15min'"):
-        load_ett(EttOptions(name="ETTm2"), tmp_path)
+        load_ett(EttOptions(file="ETTm2"), tmp_path)
 
 
 def test_ett_missing_folder_file_or_column(data_dir, tmp_path):
@@ -175,7 +175,7 @@ def test_ett_missing_folder_file_or_column(data_dir, tmp_path):
     with pytest.raises(DataError, match=r"no ett folder at .*ett; run `harness download ett --data-dir"):
         load_ett(EttOptions(), tmp_path)
     with pytest.raises(DataError, match=r"missing file .*ETTm1.csv; run `harness download ett"):
-        load_ett(EttOptions(name="ETTm1"), data_dir)  # the shared copy has only ETTh1 and ETTh2
+        load_ett(EttOptions(file="ETTm1"), data_dir)  # the shared copy has only ETTh1 and ETTh2
     (tmp_path / "ett").mkdir()
     _ett_frame(data_dir).drop(columns="OT").to_csv(tmp_path / "ett" / "ETTh1.csv", index=False)
     with pytest.raises(DataError, match=r"ETTh1.csv has no column 'OT'; its columns are: date, HUFL"):
@@ -379,3 +379,34 @@ def test_csv_empty_cell_on_the_first_or_last_line_cannot_be_interpolated(tmp_pat
 
 def test_every_csv_error_is_a_bad_input_error():
     assert issubclass(DataError, BadInputError)
+
+
+def test_a_spec_chooses_the_ett_file_and_15_minute_files_get_the_borders_x4(data_dir, tmp_path):
+    """``[dataset] name = "ett"`` with ``file``: ETTh2 (shared copy) with its published table, and an ETTm1 built from the
+    hourly file (each hour's row repeated for its four quarter-hours) split at 34,560 / 46,080 / 57,600 rows."""
+    from harness.spec import parse_spec
+    from harness.study import load_data
+
+    def spec(file):
+        return parse_spec({"study": {"name": "e", "task": "forecasting"},
+                           "dataset": {"name": "ett", "file": file, "lookback": 96, "horizon": 96}})
+
+    task, data = load_data(spec("ETTh2"), data_dir)
+    facts = task.describe(data)
+    assert facts["series"] == "ETTh2" and facts["frequency"] == "h"
+    assert [r["mse"] for r in facts["published"]["rows"] if r["model"].startswith("iTransformer")] == [0.297]
+    assert facts["published"]["setting"].startswith("ETTh2, M, look-back 96, horizon 96")
+
+    hourly = _ett_frame(data_dir)
+    quarter = hourly.loc[hourly.index.repeat(4)].reset_index(drop=True)
+    quarter["date"] = pd.date_range("2016-07-01", periods=len(quarter), freq="15min").strftime("%Y-%m-%d %H:%M:%S")
+    (tmp_path / "ett").mkdir()
+    quarter.to_csv(tmp_path / "ett" / "ETTm1.csv", index=False)
+    task, data = load_data(spec("ETTm1"), tmp_path)
+    facts = task.describe(data)
+    assert facts["series"] == "ETTm1" and facts["frequency"] == "15min" and "published" not in facts
+    starts = {split: data.data.starts(split) for split in ("train", "valid", "test")}
+    # a window starting at s covers rows [s, s + L + H): every split ends at its border x4
+    assert starts["train"][0] == 0 and starts["train"][-1] + 96 + 96 == 8640 * 4
+    assert starts["valid"][0] == 8640 * 4 - 96 and starts["valid"][-1] + 192 == 11520 * 4
+    assert starts["test"][0] == 11520 * 4 - 96 and starts["test"][-1] + 192 == 14400 * 4

@@ -16,7 +16,7 @@ HORIZONS = (96, 192, 336, 720)
 
 @pytest.fixture(scope="module")
 def etth1(data_dir) -> Series:
-    return load_ett(EttOptions(name="ETTh1"), data_dir)
+    return load_ett(EttOptions(file="ETTh1"), data_dir)
 
 
 @pytest.fixture(scope="module")
