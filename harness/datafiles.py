@@ -33,12 +33,46 @@ def relative_path(value: str) -> str:
     """
     path = PurePosixPath(value.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts or "\x00" in value or (len(value) > 1 and value[1] == ":"):
-        raise ValueError(f"must be a path inside the data directory (relative, without '..'), got {value!r}")
+        raise ValueError("must be a path inside the data directory (relative, without '..')")
     return value
 
 
-#: A dataset option naming a file or folder under the data directory.
+def data_path(value: str) -> str:
+    """Validate a file option of a dataset: relative to the data directory (and inside it: no ``..``), or absolute.
+
+    Raises:
+        ValueError: a relative path that climbs out of the data directory, or a NUL character.
+    """
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    path = PurePosixPath(value.replace("\\", "/"))
+    absolute = path.is_absolute() or (len(value) > 1 and value[1] == ":")
+    if not absolute and ".." in path.parts:
+        raise ValueError("a relative path must stay inside the data directory (no '..'); give an absolute path for a "
+                         "file elsewhere")
+    return value
+
+
+#: A dataset option naming a folder under the data directory (never absolute).
 RelativePath = Annotated[str, AfterValidator(relative_path)]
+
+#: A dataset option naming a file: relative to the data directory, or absolute.
+DataPath = Annotated[str, AfterValidator(data_path)]
+
+
+def resolve_data_path(data_dir: Path | None, value: str, dataset: str) -> Path:
+    """The file a :data:`DataPath` option names: itself when absolute, else under ``data_dir``.
+
+    Raises:
+        DataError: a relative path without a data directory.
+    """
+    path = Path(value)
+    if path.is_absolute():
+        return path
+    if data_dir is None:
+        raise DataError(f"dataset {dataset} reads '{value}' relative to the data directory: pass --data-dir DIR or set "
+                        "HARNESS_DATA_DIR, or give an absolute path")
+    return Path(data_dir) / value
 
 #: Some hosts (manythings.org) refuse urllib's default agent.
 USER_AGENT = "Mozilla/5.0 (compatible; harness-dataset-downloader/0.1)"

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from harness.datafiles import RelativePath, dataset_folder, decode_utf8, fetch, how_to_get
+from harness.datafiles import DataPath, RelativePath, dataset_folder, decode_utf8, fetch, how_to_get, resolve_data_path
 from harness.errors import DataError, hint_suffix
 from harness.task import DatasetInfo
 
@@ -267,7 +267,7 @@ class CsvOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    path: RelativePath = Field(min_length=1, description="CSV file, relative to the data directory")
+    path: DataPath = Field(min_length=1, description="CSV file, relative to the data directory, or absolute")
     time_column: str = Field("date", min_length=1, description="column holding the timestamps")
     columns: list[str] | None = Field(
         None, min_length=1, description="numeric columns to keep, in this order (None: every other column)"
@@ -289,9 +289,8 @@ class CsvOptions(BaseModel):
 def load_csv(options: CsvOptions, data_dir: Path | None) -> Series:
     """Read a CSV time series: a header line, a time column and numeric value columns.
 
-    ``options.path`` is relative to ``data_dir`` (or the working directory when there is none); the
-    options refuse absolute paths and ``..``, so a spec cannot read outside the data directory. See
-    :func:`read_series_csv` for the checks.
+    ``options.path`` is absolute, or relative to ``data_dir`` (or the working directory when there is none); a
+    relative path may not climb out of it with ``..``. See :func:`read_series_csv` for the checks.
 
     Args:
         options: Validated options.
@@ -303,7 +302,7 @@ def load_csv(options: CsvOptions, data_dir: Path | None) -> Series:
     Raises:
         DataError: The file fails a check of :func:`read_series_csv`.
     """
-    path = Path(data_dir) / options.path if data_dir is not None else Path(options.path)
+    path = resolve_data_path(data_dir, options.path, "csv") if data_dir is not None else Path(options.path)
     return read_series_csv(
         path,
         time_column=options.time_column,

@@ -70,7 +70,7 @@ CASES = [
     ("wrongly-encoded-dataset", FORECAST.replace('name = "vega-temps"', 'name = "csv"\npath = "series.csv"'), ["--data-dir", "data"],
      csv_file("date,temp\n2020-01-01 00:00,1\n2020-01-01 01:00,2\n2020-01-01 02:00,Zürich\n".encode("latin-1")), ["series.csv is not UTF-8 text", "line 4"]),
     ("dataset-path-escapes", FORECAST.replace('name = "vega-temps"', 'name = "csv"\npath = "../series.csv"'), ["--data-dir", "data"], None,
-     ["must be a path inside the data directory", "'../series.csv'"]),
+     ["a relative path must stay inside the data directory", "'../series.csv'"]),
     ("missing-data-dir", BASE.replace(M30K, 'name = "multi30k"'), ["--data-dir", "nowhere"], None, ["data directory 'nowhere' does not exist", "harness download multi30k"]),
     ("unsafe-study-name", edit('name = "tiny"', 'name = "../../tmp/evil"'), [], None, ["[study] name: not a safe file name", "'../../tmp/evil'"]),
     ("zero-workers", BASE, ["--workers", "0"], None, ["--workers must be at least 1, got 0"]),

@@ -47,8 +47,8 @@ def _write_gzip(path: Path, data: bytes) -> None:
 # registry
 
 
-def test_registry_lists_three_datasets_with_their_options_and_downloads():
-    assert sorted(DATASETS) == ["multi30k", "numbers-en-de", "tatoeba"]
+def test_registry_lists_the_datasets_with_their_options_and_downloads():
+    assert sorted(DATASETS) == ["multi30k", "numbers-en-de", "parallel", "tatoeba"]
     assert DATASETS["numbers-en-de"].needs_data_dir is False
     assert DATASETS["numbers-en-de"].download is None
     assert DATASETS["multi30k"].needs_data_dir and DATASETS["multi30k"].download is download_multi30k
@@ -57,7 +57,8 @@ def test_registry_lists_three_datasets_with_their_options_and_downloads():
         assert info.name == name
         assert "\n" not in info.summary and info.summary
         with pytest.raises(ValidationError, match="no_such_option"):
-            info.options(no_such_option=1)
+            info.options(**({"source_lang": "de", "target_lang": "en", "file": "x.tsv"} if name == "parallel" else {}),
+                         no_such_option=1)
 
 
 def test_registry_load_from_default_options():
