@@ -86,14 +86,14 @@ def _make_flickr(folder: Path, source: Path, names: list[str], captions: dict[st
 # registry
 
 
-def test_registry_lists_three_datasets_that_reject_unknown_options():
-    assert sorted(DATASETS) == ["coco", "digits", "flickr8k"]
+def test_registry_lists_the_datasets_that_reject_unknown_options():
+    assert sorted(DATASETS) == ["coco", "digits", "flickr8k", "image-folder"]
     assert DATASETS["digits"].needs_data_dir is False
     assert DATASETS["flickr8k"].needs_data_dir and DATASETS["coco"].needs_data_dir
     for name, info in DATASETS.items():
         assert info.name == name and info.summary and "\n" not in info.summary
         with pytest.raises(ValidationError, match="no_such_option"):
-            info.options(no_such_option=1)
+            info.options(**({"images": "i", "captions": "c.csv"} if name == "image-folder" else {}), no_such_option=1)
 
 
 # ------------------------------------------------------------------------------------------------
