@@ -453,14 +453,24 @@ def _read_karpathy_splits(path: Path, names: Sequence[str]) -> dict[str, list[st
             raise DataError(f"{path}: images[{i}] ({filename}) has split {split!r}{hint_suffix(split, KARPATHY_SPLITS)}; "
                             f"accepted: {', '.join(KARPATHY_SPLITS)}")
         split_of[filename] = KARPATHY_SPLITS[split]
-    unlisted = [name for name in names if name not in split_of]
-    if unlisted:
-        raise DataError(f"{path} does not list {len(unlisted)} of the {len(names)} images, e.g. {unlisted[0]}; "
-                        "use the splits file of this dataset, or set splits_file = \"\" for a seeded split")
+    return _assign(names, split_of, path, unlisted="use the splits file of this dataset, or set splits_file = \"\" for a "
+                   "seeded split", empty="use more images (max_images), or set splits_file = \"\" for a seeded split")
+
+
+def _assign(names: Sequence[str], split_of: dict[str, str], path: Path, *, unlisted: str, empty: str) -> dict[str, list[str]]:
+    """``names`` grouped by the split a split file (``path``) gives each.
+
+    Raises:
+        DataError: the file leaves an image out (the message ends with ``unlisted``), or a split would be empty
+            (ending with ``empty``).
+    """
+    missing = [name for name in names if name not in split_of]
+    if missing:
+        raise DataError(f"{path} does not list {len(missing)} of the {len(names)} images, e.g. {missing[0]}; {unlisted}")
     assignment: dict[str, list[str]] = {split: [] for split in SPLITS}
     for name in names:
         assignment[split_of[name]].append(name)
-    _check_nonempty(assignment, path, "use more images (max_images), or set splits_file = \"\" for a seeded split")
+    _check_nonempty(assignment, path, empty)
     return assignment
 
 
@@ -820,15 +830,8 @@ def _read_split_file(path: Path, names: Sequence[str]) -> dict[str, list[str]]:
                 raise DataError(f"{path} line {number}: expected <image>,<split> with split train, valid or test, got "
                                 f"{','.join(row)!r}")
             split_of[row[0].strip()] = row[1].strip()
-    unlisted = [name for name in names if name not in split_of]
-    if unlisted:
-        raise DataError(f"{path} does not assign {len(unlisted)} of the {len(names)} images, e.g. {unlisted[0]}; list "
-                        "every captioned image, or leave splits out for a seeded split")
-    assignment: dict[str, list[str]] = {split: [] for split in SPLITS}
-    for name in names:
-        assignment[split_of[name]].append(name)
-    _check_nonempty(assignment, path, "assign images to every split")
-    return assignment
+    return _assign(names, split_of, path, unlisted="list every captioned image, or leave splits out for a seeded split",
+                   empty="assign images to every split")
 
 
 # --------------------------------------------------------------------------------------------------

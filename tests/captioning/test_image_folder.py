@@ -64,7 +64,7 @@ def test_a_split_file_assigns_the_images_and_the_report_cites_the_user(own):
 
 
 @pytest.mark.parametrize("content, fragment", [
-    ("image,split\nX,train\n", "does not assign"),
+    ("image,split\nX,train\n", "does not list 40 of the 40 images"),
     ("image,split\n{first},holdout\n", "expected <image>,<split> with split train, valid or test"),
     ("name,part\n", "must start with the header image,split"),
 ])
