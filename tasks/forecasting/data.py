@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.datafiles import DataPath, RelativePath, dataset_folder, decode_utf8, fetch, how_to_get, resolve_data_path
 from harness.errors import DataError, hint_suffix
@@ -178,6 +178,12 @@ class EttOptions(BaseModel):
         "ETTh1", description="which ETT-small file: ETTh1, ETTh2 (hourly), ETTm1, ETTm2 (15-minute, borders x4)")
     subdir: RelativePath = Field("ett", min_length=1, description="folder under the data directory")
 
+    def borders(self, series: Series, lookback: int):
+        """The standard ETT split (:func:`~tasks.forecasting.windows.ett_borders`, x4 for the 15-minute files)."""
+        from tasks.forecasting.windows import ett_borders
+
+        return ett_borders(self.file, lookback)
+
 
 def load_ett(options: EttOptions, data_dir: Path | None) -> Series:
     """Read ``<data_dir>/<subdir>/<file>.csv``, verbatim, with every CSV check.
@@ -275,6 +281,30 @@ class CsvOptions(BaseModel):
     interpolate: bool = Field(
         False, description="fill missing timestamps and empty cells by linear interpolation (else they are an error)"
     )
+    train_fraction: float = Field(0.7, gt=0, lt=1, description="fraction of the rows for training (split in time)")
+    test_fraction: float = Field(0.2, gt=0, lt=1, description="fraction of the rows for test; validation gets the rest")
+    valid_start: str | None = Field(None, min_length=1, description="split by dates instead: validation starts here "
+                                                                    "(ISO date, with test_start)")
+    test_start: str | None = Field(None, min_length=1, description="test starts at this date (with valid_start)")
+
+    @model_validator(mode="after")
+    def _one_split(self) -> CsvOptions:
+        if (self.valid_start is None) != (self.test_start is None):
+            raise ValueError("give both valid_start and test_start (a split by dates), or neither (a split by fractions)")
+        if self.train_fraction + self.test_fraction >= 1:
+            raise ValueError(f"train_fraction + test_fraction = {self.train_fraction + self.test_fraction:g} leaves no "
+                             "validation rows; keep their sum below 1")
+        return self
+
+    def borders(self, series: Series, lookback: int):
+        """The split of ``series`` in time: by ``valid_start`` / ``test_start`` when given
+        (:func:`~tasks.forecasting.windows.date_borders`), else by the fractions
+        (:func:`~tasks.forecasting.windows.ratio_borders`)."""
+        from tasks.forecasting.windows import date_borders, ratio_borders
+
+        if self.valid_start is not None:
+            return date_borders(series.time, lookback, self.valid_start, self.test_start)
+        return ratio_borders(len(series.values), lookback, self.train_fraction, self.test_fraction)
 
     @field_validator("columns")
     @classmethod

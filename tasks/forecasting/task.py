@@ -24,7 +24,7 @@ from harness.task import Budget, DatasetInfo, Group, Task, TrainData
 from tasks.forecasting import space
 from tasks.forecasting.data import DATASETS
 from tasks.forecasting.published import published
-from tasks.forecasting.windows import ForecastData, ett_borders, mae, mse, prepare
+from tasks.forecasting.windows import ForecastData, mae, mse, prepare
 
 #: Resolution of stored forecasts, in standard deviations of the standardised scale.
 QUANTUM = 1e-3
@@ -82,9 +82,11 @@ class ForecastingTask(Task):
 
     def prepare(self, dataset: str, options: BaseModel, data_dir: Path | None, budget: Budget, seed: int) -> Prepared:
         info = DATASETS[dataset]
-        series = info.load(info.own_options(options), data_dir)
+        own = info.own_options(options)
+        series = info.load(own, data_dir)
         target = options.target or series.columns[-1]
-        borders = ett_borders(series.name, options.lookback) if dataset == "ett" else None
+        # a dataset's options may say how it splits (ETT's standard borders, a CSV's dates); else 70/10/20 in time
+        borders = own.borders(series, options.lookback) if hasattr(own, "borders") else None
         data = prepare(series, features=options.features, target=target, lookback=options.lookback,
                        horizon=options.horizon, borders=borders)
         rng = np.random.default_rng(seed)

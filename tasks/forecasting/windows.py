@@ -86,6 +86,38 @@ def ett_borders(name: str, lookback: int) -> Borders:
     return Borders(train=(0, train_end), valid=(train_end - lookback, valid_end), test=(valid_end - lookback, test_end))
 
 
+def date_borders(time: np.ndarray, lookback: int, valid_start: str, test_start: str) -> Borders:
+    """Borders at timestamps: training rows are those before ``valid_start``, validation targets start at the first
+    row at or after ``valid_start``, test targets at the first row at or after ``test_start`` (each split with the
+    ``L`` rows of look-back context before its first target, as in :func:`ratio_borders`).
+
+    Args:
+        time: The series' timestamps (T,), ``datetime64``, increasing.
+        lookback: Look-back length ``L`` in rows.
+        valid_start, test_start: ISO timestamps (``"2018-01-01"`` or ``"2018-01-01 12:00"``).
+
+    Raises:
+        DataError: a date that cannot be read, ``test_start`` not after ``valid_start``, a split without rows, or
+            ``lookback`` exceeding the training rows.
+    """
+    try:
+        valid_at, test_at = np.datetime64(valid_start, "ns"), np.datetime64(test_start, "ns")
+    except ValueError as exc:
+        raise DataError(f"valid_start / test_start must be ISO dates such as 2018-01-01, got {valid_start!r}, "
+                        f"{test_start!r} ({exc})") from None
+    if test_at <= valid_at:
+        raise DataError(f"test_start {test_start} must come after valid_start {valid_start}")
+    n = len(time)
+    valid_row, test_row = (int(np.searchsorted(time.astype("datetime64[ns]"), at, side="left")) for at in (valid_at, test_at))
+    if valid_row == 0 or test_row >= n or test_row == valid_row:
+        first, last = str(time[0])[:19], str(time[-1])[:19]
+        raise DataError(f"valid_start {valid_start} and test_start {test_start} must leave rows for every split of a "
+                        f"series from {first} to {last}")
+    _check_positive("lookback", lookback)
+    _check_context(lookback, valid_row, f"the training split before {valid_start}")
+    return Borders(train=(0, valid_row), valid=(valid_row - lookback, test_row), test=(test_row - lookback, n))
+
+
 def ratio_borders(n_rows: int, lookback: int, train: float = 0.7, test: float = 0.2) -> Borders:
     """Borders by fractions of the rows (``Dataset_Custom``); validation gets what is left.
 

@@ -412,3 +412,44 @@ def test_a_spec_chooses_the_ett_file_and_15_minute_files_get_the_borders_x4(data
     assert starts["train"][0] == 0 and starts["train"][-1] + 96 + 96 == 8640 * 4
     assert starts["valid"][0] == 8640 * 4 - 96 and starts["valid"][-1] + 192 == 11520 * 4
     assert starts["test"][0] == 11520 * 4 - 96 and starts["test"][-1] + 192 == 14400 * 4
+
+
+def test_a_csv_series_splits_by_fractions_or_by_dates(data_dir, tmp_path):
+    """The csv dataset's split: fractions of the rows (default 70/10/20), or the dates where validation and test start,
+    each split's windows starting L rows before its first target."""
+    from harness.errors import DataError as HarnessDataError
+    from harness.spec import parse_spec
+    from harness.study import load_data
+
+    shutil.copy(data_dir / "ett" / "ETTh2.csv", tmp_path / "power.csv")
+    time = pd.to_datetime(_ett_frame(data_dir, "ETTh2")["date"])
+
+    def starts(**options):
+        spec = parse_spec({"study": {"name": "c", "task": "forecasting"},
+                           "dataset": {"name": "csv", "path": "power.csv", "lookback": 24, "horizon": 24, **options}})
+        _, data = load_data(spec, tmp_path)
+        return {split: data.data.starts(split) for split in ("train", "valid", "test")}
+
+    n = len(time)
+    default = starts()
+    assert default["valid"][0] == int(n * 0.7) - 24 and default["test"][0] == n - int(n * 0.2) - 24
+    by_fraction = starts(train_fraction=0.5, test_fraction=0.25)
+    assert by_fraction["valid"][0] == int(n * 0.5) - 24 and by_fraction["test"][-1] + 48 == n
+    by_date = starts(valid_start="2017-07-01", test_start="2018-01-01")
+    valid_row = int((time < "2017-07-01").sum())
+    test_row = int((time < "2018-01-01").sum())
+    assert by_date["train"][-1] + 48 == valid_row and by_date["valid"][0] == valid_row - 24
+    assert by_date["test"][0] == test_row - 24 and str(time[test_row])[:10] == "2018-01-01"
+    with pytest.raises(HarnessDataError, match="test_start 2017-01-01 must come after valid_start 2017-07-01"):
+        starts(valid_start="2017-07-01", test_start="2017-01-01")
+    with pytest.raises(HarnessDataError, match="must leave rows for every split of a series from 2016-07-01"):
+        starts(valid_start="2015-01-01", test_start="2017-01-01")
+
+
+@pytest.mark.parametrize("options, fragment", [
+    ({"valid_start": "2017-07-01"}, "give both valid_start and test_start"),
+    ({"train_fraction": 0.8, "test_fraction": 0.2}, "leaves no validation rows"),
+])
+def test_csv_split_options_are_checked(options, fragment):
+    with pytest.raises(ValidationError, match=fragment):
+        CsvOptions(path="x.csv", **options)
