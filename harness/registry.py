@@ -149,6 +149,10 @@ MODELS: Registry[Any] = Registry("model family", group="harness.models")
 #: Trivial predictors of each task (:class:`harness.baselines.Baseline`), named ``<task>.<baseline>``; tasks
 #: add theirs through the ``harness.baselines`` entry-point group.
 BASELINES: Registry[Any] = Registry("baseline", group="harness.baselines")
+#: Datasets that plugins add to a task (:class:`harness.task.DatasetInfo` objects), named ``<task>.<dataset>``
+#: (``translation.my-corpus``), through the ``harness.datasets`` entry-point group; see
+#: :func:`harness.task.plugin_datasets`.
+DATASETS: Registry[Any] = Registry("dataset", group="harness.datasets")
 #: Optuna samplers by short name.
 SAMPLERS: Registry[Factory] = Registry("sampler", group="harness.samplers", modules=("harness.strategies",))
 #: Optuna pruners by short name.

@@ -59,6 +59,7 @@ class DatasetInfo:
     load: Callable[[BaseModel, Path | None], Any]
     needs_data_dir: bool
     download: Callable[[Path], None] | None = None
+    dataset_options: type[BaseModel] | None = None  # the dataset's own options when ``options`` is merged
 
     def with_options(self, extra: type[BaseModel]) -> DatasetInfo:
         """The same dataset whose ``[dataset]`` table also accepts the fields of ``extra`` (a task's own
@@ -67,11 +68,32 @@ class DatasetInfo:
 
         merged = type(f"{self.options.__name__}With{extra.__name__}", (self.options, extra),
                       {"model_config": ConfigDict(extra="forbid", frozen=True)})
-        return DatasetInfo(self.name, self.summary, merged, self.load, self.needs_data_dir, self.download)
+        return DatasetInfo(self.name, self.summary, merged, self.load, self.needs_data_dir, self.download,
+                           self.dataset_options or self.options)
 
     def own_options(self, options: BaseModel) -> BaseModel:
         """The dataset's own options out of a merged options object (see :meth:`with_options`)."""
-        return self.options.model_validate({k: getattr(options, k) for k in self.options.model_fields})
+        own = self.dataset_options or self.options
+        return own.model_validate({k: getattr(options, k) for k in own.model_fields})
+
+
+def plugin_datasets(task: str) -> dict[str, DatasetInfo]:
+    """The datasets installed plugins add to ``task``: entries ``<task>.<dataset>`` of the ``harness.datasets``
+    entry-point group, each a :class:`DatasetInfo` (its ``name`` must be ``<dataset>``).
+
+    Raises:
+        TypeError: an entry that is not a :class:`DatasetInfo`, or whose name differs from its entry's.
+    """
+    from harness.registry import DATASETS
+
+    out = {}
+    for key in DATASETS.names(f"{task}.*"):
+        info = DATASETS.get(key)
+        name = key.split(".", 1)[1]
+        if not isinstance(info, DatasetInfo) or info.name != name:
+            raise TypeError(f"dataset plugin '{key}' must be a harness.task.DatasetInfo named '{name}', got {info!r}")
+        out[name] = info
+    return out
 
 
 @dataclass(frozen=True)

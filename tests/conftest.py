@@ -117,3 +117,20 @@ class ValidOnlyRegression:
 
     def model_scores(self, model, data, split):
         return {}
+
+
+def install_plugin(site: Path, module: str, source: str, entry_points: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Install a plugin distribution into the folder ``site`` the way pip lays one out: the module ``module.py``
+    holding ``source``, and ``<module>-0.1.dist-info/`` with ``METADATA`` and ``entry_points.txt`` (group -> name ->
+    ``module:attribute``), which :mod:`importlib.metadata` finds on the path. Returns the environment of a
+    ``python -m harness`` subprocess that has this checkout and the plugin on its path (for :func:`harness_cli`)."""
+    import textwrap
+
+    info = site / f"{module}-0.1.dist-info"
+    info.mkdir(parents=True)
+    (site / f"{module}.py").write_text(textwrap.dedent(source))
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("".join(
+        f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in names.items()) + "\n"
+        for group, names in entry_points.items()))
+    return {"PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{site}"}

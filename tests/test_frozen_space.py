@@ -9,12 +9,11 @@ every new trial of the study.
 from __future__ import annotations
 
 import sqlite3
-import textwrap
 from pathlib import Path
 
 import optuna
 
-from tests.conftest import harness_cli
+from tests.conftest import harness_cli, install_plugin
 
 SPEC = """\
 [study]
@@ -67,16 +66,9 @@ class Uniform(Attention):
 '''
 
 
-def install_plugin(site: Path) -> dict[str, str]:
-    """Write the plugin distribution into ``site``; return the environment that puts it on the path."""
-    info = site / "harness_uniform_attention-0.1.dist-info"
-    info.mkdir(parents=True)
-    (site / "harness_uniform_attention.py").write_text(textwrap.dedent(PLUGIN))
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: harness-uniform-attention\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[harness.attention]\nuniform = harness_uniform_attention:Uniform\n")
-    from tests.conftest import REPO_ROOT
-
-    return {"PYTHONPATH": f"{REPO_ROOT}:{site}"}
+def install_uniform(site: Path) -> dict[str, str]:
+    return install_plugin(site, "harness_uniform_attention", PLUGIN,
+                          {"harness.attention": {"uniform": "harness_uniform_attention:Uniform"}})
 
 
 def attention_choices(db: Path) -> set[tuple[str, ...]]:
@@ -93,7 +85,7 @@ def test_resume_after_a_plugin_keeps_the_stored_space(tmp_path):
     built_in = attention_choices(db)
     assert len(built_in) == 1 and "uniform" not in next(iter(built_in))
 
-    env = install_plugin(tmp_path / "site")
+    env = install_uniform(tmp_path / "site")
     listed = harness_cli("list", "attention", cwd=tmp_path, env=env)
     assert "uniform" in listed.stdout, listed.stdout + listed.stderr  # the plugin is installed and seen
     spec.write_text(SPEC.format(n_trials=4))  # run control: resumes the same study
@@ -115,7 +107,7 @@ def test_a_study_stored_before_frozen_domains_takes_them_from_its_trials(tmp_pat
     with sqlite3.connect(db) as connection:
         connection.execute("DELETE FROM study_user_attributes WHERE key = 'search_domains'")
     built_in = attention_choices(db)
-    env = install_plugin(tmp_path / "site")
+    env = install_uniform(tmp_path / "site")
     spec.write_text(SPEC.format(n_trials=2))
     resumed = harness_cli("run-study", str(spec), "--storage", f"sqlite:///{db}", cwd=tmp_path, env=env)
     assert resumed.returncode == 0, resumed.stderr

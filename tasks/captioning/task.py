@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import BadInputError, InvalidConfigError, SpecError
-from harness.task import Budget, DatasetInfo, Group, Task, TrainData
+from harness.task import Budget, DatasetInfo, Group, Task, TrainData, plugin_datasets
 from tasks.captioning import space
 from tasks.captioning.data import DATASETS, CaptionCorpus, ImageSplit
 from tasks.captioning.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary, tokenize
@@ -112,7 +112,7 @@ class CaptioningTask(Task):
 
     @classmethod
     def datasets(cls) -> dict[str, DatasetInfo]:
-        return {name: info.with_options(Preprocessing) for name, info in DATASETS.items()}
+        return {name: info.with_options(Preprocessing) for name, info in {**DATASETS, **plugin_datasets(cls.name)}.items()}
 
     @classmethod
     def space(cls) -> list[Group]:
@@ -132,7 +132,7 @@ class CaptioningTask(Task):
     def prepare(self, dataset: str, options: BaseModel, data_dir: Path | None, budget: Budget, seed: int) -> CaptionData:
         import torch
 
-        info = DATASETS[dataset]
+        info = self.datasets()[dataset]
         corpus = info.load(info.own_options(options), data_dir)
         vocab = Vocabulary.build((c for caps in corpus.train.captions for c in caps), min_count=options.min_count)
         mean, std = channel_statistics(corpus.train.pixels)

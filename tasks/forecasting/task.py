@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import InvalidConfigError
-from harness.task import Budget, DatasetInfo, Group, Task, TrainData
+from harness.task import Budget, DatasetInfo, Group, Task, TrainData, plugin_datasets
 from tasks.forecasting import space
 from tasks.forecasting.data import DATASETS
 from tasks.forecasting.published import published
@@ -74,14 +74,14 @@ class ForecastingTask(Task):
 
     @classmethod
     def datasets(cls) -> dict[str, DatasetInfo]:
-        return {name: info.with_options(Protocol) for name, info in DATASETS.items()}
+        return {name: info.with_options(Protocol) for name, info in {**DATASETS, **plugin_datasets(cls.name)}.items()}
 
     @classmethod
     def space(cls) -> list[Group]:
         return space.groups()
 
     def prepare(self, dataset: str, options: BaseModel, data_dir: Path | None, budget: Budget, seed: int) -> Prepared:
-        info = DATASETS[dataset]
+        info = self.datasets()[dataset]
         own = info.own_options(options)
         series = info.load(own, data_dir)
         target = options.target or series.columns[-1]

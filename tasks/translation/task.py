@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import InvalidConfigError
-from harness.task import Budget, DatasetInfo, Group, Task, TrainData
+from harness.task import Budget, DatasetInfo, Group, Task, TrainData, plugin_datasets
 from tasks.translation import space
 from tasks.translation.data import DATASETS, Corpus, Example
 from tasks.translation.tokenize import BOS_ID, EOS_ID, PAD_ID, SubwordTokenizer
@@ -101,7 +101,7 @@ class TranslationTask(Task):
 
     @classmethod
     def datasets(cls) -> dict[str, DatasetInfo]:
-        return {name: info.with_options(Preprocessing) for name, info in DATASETS.items()}
+        return {name: info.with_options(Preprocessing) for name, info in {**DATASETS, **plugin_datasets(cls.name)}.items()}
 
     @classmethod
     def space(cls) -> list[Group]:
@@ -109,7 +109,7 @@ class TranslationTask(Task):
 
     # -- data ---------------------------------------------------------------------------------------
     def prepare(self, dataset: str, options: BaseModel, data_dir: Path | None, budget: Budget, seed: int) -> TranslationData:
-        info = DATASETS[dataset]
+        info = self.datasets()[dataset]
         corpus = info.load(info.own_options(options), data_dir)
         train = corpus.train
         if budget.max_train_examples is not None and budget.max_train_examples < len(train):
