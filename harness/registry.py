@@ -114,11 +114,17 @@ class Registry(Generic[T]):
         return [n for n in self._entries if fnmatch.fnmatchcase(n, pattern)]
 
     def summary(self, name: str) -> str:
-        """The one-line summary of an entry (from ``summary=`` or the first docstring line)."""
+        """The one-line summary of an entry: ``summary=``, else the first docstring line of its target. A lazy target
+        (every plugin) is not imported for it: the docstring is read from the module's source (the class's or
+        function's own, else the module's), so listing plugins imports neither them nor PyTorch. A plugin whose
+        source cannot be found or read is summarised as broken instead of failing the listing."""
         self.check(name)
         entry = self._entries[name]
         if not entry.summary:
-            entry.summary = _first_line(getattr(entry.load(), "__doc__", None))
+            if isinstance(entry.target, str):
+                entry.summary = _source_summary(entry.target)
+            else:
+                entry.summary = _first_line(entry.target.__doc__ if isinstance(entry.target, type | Callable) else None)
         return entry.summary
 
     def __contains__(self, name: object) -> bool:
@@ -134,6 +140,31 @@ class Registry(Generic[T]):
 
 def _first_line(doc: str | None) -> str:
     return (doc or "").strip().splitlines()[0].strip() if (doc or "").strip() else ""
+
+
+def _source_summary(target: str) -> str:
+    """The first docstring line of ``"module:attribute"`` read from the module's source with :mod:`ast`, without
+    running the module: the attribute's own docstring (a class or function), else the module's; ``""`` when neither
+    has one; ``"(broken plugin: ...)"`` when the module cannot be found or parsed."""
+    import ast
+    import importlib.util
+
+    module_name, _, attr = target.partition(":")
+    try:
+        spec = importlib.util.find_spec(module_name)
+        if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+            raise ImportError(f"no Python source for module '{module_name}'")
+        with open(spec.origin, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read(), filename=spec.origin)
+    except (ImportError, OSError, SyntaxError, ValueError, UnicodeDecodeError) as exc:
+        return f"(broken plugin: {type(exc).__name__}: {exc})"
+    name = attr.split(".")[0]
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+            doc = ast.get_docstring(node)
+            if doc:
+                return _first_line(doc)
+    return _first_line(ast.get_docstring(tree))
 
 
 Factory = Callable[..., Any]

@@ -83,3 +83,49 @@ def test_a_plugin_dataset_is_listed_and_a_study_runs_on_it(tmp_path):
     without = harness_cli(  # the same spec without the plugin installed: bad input, one line
 "run-study", str(spec), "--storage", f"sqlite:///{tmp_path / 'q.db'}", cwd=tmp_path)
     assert without.returncode == 2 and "unknown dataset of task translation 'digit-words'" in without.stderr
+
+
+ATTENTION_PLUGIN = """
+\"\"\"An attention plugin whose module imports PyTorch.\"\"\"
+import torch
+
+from harness.attention import Attention
+
+
+class Mean(Attention):
+    \"\"\"Mean attention: equal weights over every key (a plugin of the tests).\"\"\"
+
+    def forward(self, query, key, value, mask=None, need_weights=True):
+        weights = torch.full((query.size(0), query.size(1), key.size(1)), 1.0 / key.size(1), device=query.device)
+        return weights @ value, weights
+
+
+class Undocumented(Attention):
+    def forward(self, query, key, value, mask=None, need_weights=True):
+        raise NotImplementedError
+"""
+
+
+def test_listing_plugins_reads_their_summaries_without_importing_them(tmp_path):
+    """``harness list`` takes a plugin's summary from its source (its own docstring, else its module's), imports
+    neither the plugin nor PyTorch for it, and reports a broken plugin instead of failing."""
+    import subprocess
+    import sys
+
+    from tests.conftest import harness_env
+
+    env = install_plugin(tmp_path / "site", "harness_mean_attention", ATTENTION_PLUGIN, {"harness.attention": {
+        "mean": "harness_mean_attention:Mean", "undocumented": "harness_mean_attention:Undocumented",
+        "broken": "harness_no_such_module:Thing"}})
+    code = ("import sys; from harness.cli import main; code = main(['list', 'attention']); "
+            "print('torch imported:', 'torch' in sys.modules, 'plugin imported:', 'harness_mean_attention' in sys.modules); "
+            "sys.exit(code)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=harness_env({**env, "COLUMNS": "250"}),
+                          capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = {line.split()[0]: line for line in proc.stdout.splitlines() if line.strip()}
+    assert "Mean attention: equal weights over every key" in lines["mean"]
+    assert "An attention plugin whose module imports PyTorch." in lines["undocumented"]  # the module's, not the base's
+    assert "(broken plugin: ImportError" in lines["broken"]
+    assert "torch imported: False plugin imported: False" in proc.stdout
