@@ -336,3 +336,13 @@ def test_study_names_complete_from_the_storage(tiny_study, tmp_path):
            "COMP_CWORD": "4"}
     proc = harness_cli("report", cwd=tmp_path, env=env)
     assert "tiny" in proc.stdout.split()
+
+
+def test_dashboard_sees_the_metric_name_and_the_summary_note(tiny_study):
+    from optuna_dashboard import get_note
+
+    study = load(tiny_study)
+    assert study.metric_names == ["chrf"]
+    note = get_note(study)
+    assert note.startswith("# tiny") and f"Best trial {study.best_trial.number}: validation chrf" in note
+    assert "Strongest trivial baseline (chosen on validation): " in note and "harness report tiny" in note

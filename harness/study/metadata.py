@@ -43,6 +43,44 @@ def write_metadata(study: optuna.Study, plan: Plan, workers: int = 1) -> None:
     }
     for key, value in attrs.items():
         study.set_user_attr(key, value)
+    name_the_metric(study, spec.metric)
+
+
+def name_the_metric(study: optuna.Study, metric: str) -> None:
+    """Name the study's objective (``study.set_metric_names``), so optuna-dashboard shows ``chrf`` rather than
+    "Objective 0"; a study that already has a name keeps it."""
+    import warnings
+
+    if study.metric_names is None:
+        with warnings.catch_warnings():  # Optuna marks set_metric_names experimental
+            warnings.simplefilter("ignore")
+            study.set_metric_names([metric])
+
+
+def dashboard_note(study: optuna.Study, plan: Plan, test: dict | None) -> None:
+    """Write the study's summary as its optuna-dashboard note: what it searched, the best trial on validation, its
+    test metrics beside the strongest trivial baseline, and the command that writes the full report."""
+    from optuna_dashboard import save_note
+
+    spec = plan.spec
+    lines = [f"# {spec.name}", "", spec.study.description or "", "",
+             f"Task {spec.study.task}, dataset {spec.dataset.name}; objective: validation {spec.metric} ({spec.direction})."]
+    try:
+        best = study.best_trial
+        lines.append(f"Best trial {best.number}: validation {spec.metric} {best.value:.4g} "
+                     f"({best.user_attrs.get('config', {}).get('model', '?')}).")
+    except ValueError:
+        lines.append("No complete trial yet.")
+    if test:
+        lines.append("Test split, retrained best configuration: "
+                     + ", ".join(f"{k} {v:.4g}" for k, v in test.items() if isinstance(v, int | float)) + ".")
+    baselines = study.user_attrs.get("baselines") or {}
+    strongest = next((r for r in baselines.get("rows", []) if r.get("name") == baselines.get("strongest")), None)
+    if strongest and (strongest.get("test") or {}).get(spec.metric) is not None:
+        lines.append(f"Strongest trivial baseline (chosen on validation): {strongest['name']}, test {spec.metric} "
+                     f"{strongest['test'][spec.metric]:.4g}.")
+    lines += ["", f"Full report: `harness report {spec.name}`."]
+    save_note(study, "\n".join(lines))
 
 
 def refresh_data_facts(study: optuna.Study, task: Task, data: Any) -> None:

@@ -12,7 +12,7 @@ from harness.spec import StudySpec, parse_spec, resolve_threads
 from harness.storage import display_url, storage_url
 from harness.study.evaluate import best_of, evaluate_best
 from harness.study.inputs import load_data, preflight, resolve_data_dir
-from harness.study.metadata import refresh_data_facts, write_metadata
+from harness.study.metadata import dashboard_note, name_the_metric, refresh_data_facts, write_metadata
 from harness.study.opening import finished_count, open_study, stored_space, study_storage
 from harness.study.optimize import checkpoint_folder, optimize, requeue_interrupted, sigterm_as_interrupt
 from harness.study.plan import Plan
@@ -99,6 +99,7 @@ def run_study(
         write_metadata(study, plan, workers)
     else:
         refresh_data_facts(study, task, data)
+        name_the_metric(study, spec.metric)
         plan = _resume_space(study, plan, quiet)
     for params in spec.enqueue:
         study.enqueue_trial(params, skip_if_exists=True)
@@ -126,6 +127,7 @@ def run_study(
 
             plan = replace(plan, store=open_store(artifacts, storage_url(storage), create=True))
             test = evaluate_best(study, plan, quiet=quiet)
+            dashboard_note(study, plan, test)
     best_value, best_trial = best_of(study)
     return RunSummary(spec.name, shown, finished_count(study), target, finished_count(study) - before, best_value,
                       best_trial, test, time.perf_counter() - started)
