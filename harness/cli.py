@@ -123,6 +123,9 @@ def run_study(
     settings: SetOpt = None,
     dry_run: DryRunOpt = False,
     as_json: JsonOpt = False,
+    tracker: Annotated[list[str] | None, typer.Option(
+        "--tracker", help="mirror the trials into an experiment tracker: mlflow or tensorboard (repeatable; "
+                          "[run] trackers)")] = None,
 ) -> None:
     """Run a study, or resume it until it holds N finished (complete or pruned) trials."""
     from dataclasses import asdict
@@ -131,6 +134,10 @@ def run_study(
 
     set_quiet(quiet)
     set_json(as_json)
+    if tracker:
+        import json
+
+        settings = [*(settings or []), f"run.trackers={json.dumps(tracker)}"]
     overrides = dict(study_name=study_name, n_trials=n_trials, timeout=timeout, seed=seed, device=device,
                      precision=precision)
     if dry_run:

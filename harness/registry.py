@@ -184,6 +184,8 @@ BASELINES: Registry[Any] = Registry("baseline", group="harness.baselines")
 #: (``translation.my-corpus``), through the ``harness.datasets`` entry-point group; see
 #: :func:`harness.task.plugin_datasets`.
 DATASETS: Registry[Any] = Registry("dataset", group="harness.datasets")
+#: Experiment trackers (:class:`harness.trackers.Tracker` subclasses) for ``[run] trackers``.
+TRACKERS: Registry[Any] = Registry("tracker", group="harness.trackers")
 #: Optuna samplers by short name.
 SAMPLERS: Registry[Factory] = Registry("sampler", group="harness.samplers", modules=("harness.strategies",))
 #: Optuna pruners by short name.
@@ -225,3 +227,8 @@ for _name, _target, _summary in [
      "DLinear: moving-average decomposition and linear layers, the linear reference (Zeng et al. 2023)"),
 ]:
     MODELS.register(_name, _target, summary=_summary)
+
+TRACKERS.register("mlflow", "harness.trackers:MLflowTracker",
+                  summary="MLflow: a parent run per study, a child run per trial, per-epoch metrics (needs mlflow-skinny)")
+TRACKERS.register("tensorboard", "harness.trackers:TensorBoardTracker",
+                  summary="TensorBoard event files per trial, per-epoch scalars (needs tensorboard)")

@@ -119,12 +119,30 @@ class RunSection(_Strict):
             and re-queued when the next trial starts.
         max_retries: Times a dead trial is re-queued (Optuna's ``RetryFailedTrialCallback``).
         max_repeated_failures: Consecutive trials failing with the same error that stop the study.
+        trackers: Experiment trackers the trials are mirrored into (``mlflow``, ``tensorboard``; :mod:`harness.trackers`).
+        tracking_dir: Where the trackers write (a local MLflow store ``<dir>/mlflow.db``, TensorBoard events in
+            ``<dir>/tensorboard``), relative to the working directory.
     """
 
     heartbeat_interval: int = Field(30, ge=1)
     grace_period: int = Field(120, ge=2)
     max_retries: int = Field(2, ge=0)
     max_repeated_failures: int = Field(3, ge=1)
+    trackers: list[str] = Field(default_factory=list)
+    tracking_dir: str = Field("runs", min_length=1)
+
+    @field_validator("trackers")
+    @classmethod
+    def _known_trackers(cls, names: list[str]) -> list[str]:
+        from harness.errors import UnknownNameError
+        from harness.registry import TRACKERS
+
+        for name in names:
+            try:
+                TRACKERS.check(name)
+            except UnknownNameError as exc:
+                raise ValueError(str(exc).strip("'\"")) from None
+        return list(dict.fromkeys(names))
 
     @model_validator(mode="after")
     def _grace_longer_than_interval(self) -> RunSection:

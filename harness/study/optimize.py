@@ -74,18 +74,41 @@ def optimize(study: optuna.Study, plan: Plan, *, progress: Any = None, worker: i
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
 
+    from harness.trackers import Trackers
+
     spec = plan.spec
-    objective = make_objective(plan, progress, worker, on_epoch)
+    trackers = Trackers.build(spec.run.trackers, spec.name, spec.run.tracking_dir)
+    hooks = [h for h in (on_epoch, trackers.epoch if trackers.trackers else None) if h is not None]
+    objective = make_objective(plan, progress, worker, _chain(hooks))
     watch = FailureWatch(spec.run.max_repeated_failures)
     everything = [MaxTrialsCallback(spec.study.n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED)), watch]
     if progress is not None:
         everything.append(progress.trial_finished)
+    if trackers.trackers:
+        everything.append(trackers)
     everything.extend(callbacks or ())
-    if finished_count(study) < spec.study.n_trials:
-        study.optimize(objective, timeout=spec.study.timeout, callbacks=everything, catch=(TrialError,))
+    try:
+        if finished_count(study) < spec.study.n_trials:
+            study.optimize(objective, timeout=spec.study.timeout, callbacks=everything, catch=(TrialError,))
+    finally:
+        trackers.close()
     if watch.stopped_with is not None:
         raise RepeatedFailures(f"study '{spec.name}' stopped: {spec.run.max_repeated_failures} trials in a row failed "
                                f"with the same error: {watch.stopped_with}")
+
+
+def _chain(hooks: list[Any]):
+    """One ``on_epoch`` hook calling each of ``hooks`` in turn (``None`` for none)."""
+    if not hooks:
+        return None
+    if len(hooks) == 1:
+        return hooks[0]
+
+    def hook(trial: Any, epoch: int, metrics: dict[str, float]) -> None:
+        for h in hooks:
+            h(trial, epoch, metrics)
+
+    return hook
 
 
 def checkpoint_folder(storage: str | None, artifacts: str | Path | None) -> Path:

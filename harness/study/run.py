@@ -88,6 +88,9 @@ def run_study(
         from harness.study.workers import worker_devices
 
         worker_devices(spec, workers, devices)  # --devices that cannot be honoured: refused before anything runs
+    from harness.trackers import Trackers
+
+    Trackers.check(spec.run.trackers)  # a tracker whose package is missing: refused before anything runs
     threads = resolve_threads(spec)
     torch.set_num_threads(threads)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the progress display reports trials
