@@ -19,7 +19,7 @@ from tests.test_device import TINY, config_of, tiny_spec
 
 def reference_translation(data, batch_size, generator):
     """The batches of one epoch as the translation task made them before the DataLoader."""
-    from tasks.translation.task import collate
+    from harness_tasks.translation.task import collate
 
     order = torch.randperm(len(data.train), generator=generator).tolist()
     pool = batch_size * 50
@@ -36,7 +36,7 @@ def reference_forecasting(prepared, batch_size, generator):
 
 
 def reference_captioning(data, batch_size, generator):
-    from tasks.captioning.task import collate, random_shift
+    from harness_tasks.captioning.task import collate, random_shift
 
     order = torch.randperm(len(data.train.pairs), generator=generator).tolist()
     out = []

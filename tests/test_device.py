@@ -186,7 +186,7 @@ def test_no_tensor_is_created_on_an_implicit_device(task, family):
 
 
 def test_the_implicit_device_check_finds_a_factory_call_without_a_device():
-    from tasks.translation import task as translation
+    from harness_tasks.translation import task as translation
 
     with ImplicitDevices() as mode:
         translation.pad([[4, 5, 6]])

@@ -24,7 +24,7 @@ class Options(BaseModel):
 
 
 def load(options, data_dir):
-    from tasks.translation.data import Corpus, Example
+    from harness_tasks.translation.data import Corpus, Example
 
     rng = random.Random(0)
 

@@ -43,7 +43,7 @@ def test_unknown_name_suggests_close_matches():
 
 def test_tasks_come_from_entry_points():
     assert "translation" in TASKS.names()
-    assert TASKS.get("translation").__module__ == "tasks.translation.task"
+    assert TASKS.get("translation").__module__ == "harness_tasks.translation.task"
 
 
 def test_listing_and_validating_specs_import_no_torch():

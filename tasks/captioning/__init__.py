@@ -4,6 +4,6 @@ Transformer decoder.
 Registered through the ``harness.tasks`` entry point as ``captioning``.
 """
 
-from tasks.captioning.task import CaptioningTask
+from harness_tasks.captioning.task import CaptioningTask
 
 __all__ = ["CaptioningTask"]

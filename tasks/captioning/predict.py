@@ -50,7 +50,8 @@ def image_paths(path: Path) -> list[Path]:
 
 def read_images(path: Path, shape: Sequence[int]):
     """``(paths, images)``: the image files and a ``uint8`` CPU tensor with the shape of (N, C, H, W), each image
-    resized to ``shape``'s H x W (normalised later, like the training images: :meth:`tasks.captioning.task.Split.normalised`).
+    resized to ``shape``'s H x W (normalised later, like the training images:
+    :meth:`harness_tasks.captioning.task.Split.normalised`).
 
     Raises:
         DataError: see :func:`image_paths`, or a file Pillow cannot decode.

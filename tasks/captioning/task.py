@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from harness_tasks.captioning import space
+from harness_tasks.captioning.data import DATASETS, CaptionCorpus, ImageSplit
+from harness_tasks.captioning.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary, tokenize
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import BadInputError, InvalidConfigError, SpecError
 from harness.task import Budget, DatasetInfo, Group, Task, TrainData, plugin_datasets
-from tasks.captioning import space
-from tasks.captioning.data import DATASETS, CaptionCorpus, ImageSplit
-from tasks.captioning.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary, tokenize
 
 #: Published Show, Attend and Tell results on Flickr8k (Xu et al. 2015, Table 1), not rerun here.
 SHOW_ATTEND_TELL_FLICKR8K = {
@@ -244,8 +244,8 @@ class CaptioningTask(Task):
                            list(state["mean"]), list(state["std"]))
 
     def predict_inputs(self, model, data: CaptionData, path: Path) -> str:
-        """``image path<TAB>caption`` per image (:func:`tasks.captioning.predict.read_images` says what is read)."""
-        from tasks.captioning.predict import read_images
+        """``image path<TAB>caption`` per image (:func:`harness_tasks.captioning.predict.read_images` says what is read)."""
+        from harness_tasks.captioning.predict import read_images
 
         paths, images = read_images(path, data.train.images.shape[1:])
         texts, _, _ = self.caption(model, data, Split(images, None, [], [], tuple(data.mean), tuple(data.std)))

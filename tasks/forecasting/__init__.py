@@ -3,6 +3,6 @@
 Registered through the ``harness.tasks`` entry point as ``forecasting``.
 """
 
-from tasks.forecasting.task import ForecastingTask
+from harness_tasks.forecasting.task import ForecastingTask
 
 __all__ = ["ForecastingTask"]

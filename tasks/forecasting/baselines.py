@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from harness_tasks.forecasting.task import quantize
 
 from harness.baselines import Baseline
-from tasks.forecasting.task import quantize
 
 #: The seasonal period of the usual sampling frequencies (daily cycle below a day, weekly for days, yearly
 #: for months), keyed by (pandas offset name, multiple).

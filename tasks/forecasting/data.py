@@ -3,7 +3,7 @@
 Every dataset has a pydantic options model (unknown keys are rejected) and a loader that turns
 validated options and a data folder into a :class:`Series`: a regular, gap-free, NaN-free
 multichannel series in original units. Splitting, scaling and windowing follow the standard
-long-horizon protocol and live in :mod:`tasks.forecasting.windows`. The registry :data:`DATASETS`
+long-horizon protocol and live in :mod:`harness_tasks.forecasting.windows`. The registry :data:`DATASETS`
 maps each dataset's name to a :class:`DatasetInfo`.
 
 Datasets:
@@ -179,8 +179,8 @@ class EttOptions(BaseModel):
     subdir: RelativePath = Field("ett", min_length=1, description="folder under the data directory")
 
     def borders(self, series: Series, lookback: int):
-        """The standard ETT split (:func:`~tasks.forecasting.windows.ett_borders`, x4 for the 15-minute files)."""
-        from tasks.forecasting.windows import ett_borders
+        """The standard ETT split (:func:`~harness_tasks.forecasting.windows.ett_borders`, x4 for the 15-minute files)."""
+        from harness_tasks.forecasting.windows import ett_borders
 
         return ett_borders(self.file, lookback)
 
@@ -191,7 +191,7 @@ def load_ett(options: EttOptions, data_dir: Path | None) -> Series:
     The files have the header ``date,HUFL,HULL,MUFL,MULL,LUFL,LULL,OT``; ETTh1/ETTh2 hold 17,420
     hourly rows (2016-07-01 to 2018-06-26), ETTm1/ETTm2 69,680 rows every 15 minutes. The
     standard protocol uses only the first 14,400 (x4) rows; see
-    :func:`tasks.forecasting.windows.ett_borders`.
+    :func:`harness_tasks.forecasting.windows.ett_borders`.
 
     Args:
         options: Validated options.
@@ -298,9 +298,9 @@ class CsvOptions(BaseModel):
 
     def borders(self, series: Series, lookback: int):
         """The split of ``series`` in time: by ``valid_start`` / ``test_start`` when given
-        (:func:`~tasks.forecasting.windows.date_borders`), else by the fractions
-        (:func:`~tasks.forecasting.windows.ratio_borders`)."""
-        from tasks.forecasting.windows import date_borders, ratio_borders
+        (:func:`~harness_tasks.forecasting.windows.date_borders`), else by the fractions
+        (:func:`~harness_tasks.forecasting.windows.ratio_borders`)."""
+        from harness_tasks.forecasting.windows import date_borders, ratio_borders
 
         if self.valid_start is not None:
             return date_borders(series.time, lookback, self.valid_start, self.test_start)

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from harness_tasks.forecasting.windows import Channels
 
 from harness.errors import DataError
-from tasks.forecasting.windows import Channels
 
 
 @dataclass(frozen=True)

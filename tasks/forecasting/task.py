@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from harness_tasks.forecasting import space
+from harness_tasks.forecasting.data import DATASETS
+from harness_tasks.forecasting.published import published
+from harness_tasks.forecasting.windows import ForecastData, mae, mse, prepare
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import InvalidConfigError
 from harness.task import Budget, DatasetInfo, Group, Task, TrainData, plugin_datasets
-from tasks.forecasting import space
-from tasks.forecasting.data import DATASETS
-from tasks.forecasting.published import published
-from tasks.forecasting.windows import ForecastData, mae, mse, prepare
 
 #: Resolution of stored forecasts, in standard deviations of the standardised scale.
 QUANTUM = 1e-3
@@ -54,7 +54,7 @@ class Protocol(BaseModel):
 class Prepared:
     """The windows of a study, prepared once per process, and the window subsets of the budget."""
 
-    data: ForecastData  # or, for a model restored from its checkpoint, a WindowShape (tasks.forecasting.predict)
+    data: ForecastData  # or, for a model restored from its checkpoint, a WindowShape (harness_tasks.forecasting.predict)
     train: np.ndarray
     valid: np.ndarray
     test: np.ndarray
@@ -125,21 +125,21 @@ class ForecastingTask(Task):
 
     def inference_state(self, prepared: Prepared) -> dict[str, Any]:
         """Input and output columns, look-back and horizon, and the training scaler of the input columns."""
-        from tasks.forecasting.predict import WindowShape
+        from harness_tasks.forecasting.predict import WindowShape
 
         d = prepared.data
         return WindowShape(tuple(d.input_columns), tuple(d.output_columns), d.lookback, d.horizon,
                            tuple(float(v) for v in d.scaler.mean_), tuple(float(v) for v in d.scaler.scale_)).state()
 
     def from_inference_state(self, state: dict[str, Any]) -> Prepared:
-        from tasks.forecasting.predict import WindowShape
+        from harness_tasks.forecasting.predict import WindowShape
 
         none = np.zeros(0, dtype=np.int64)
         return Prepared(WindowShape.from_state(state), none, none, none)
 
     def predict_inputs(self, model, prepared: Prepared, path: Path) -> str:
-        """The forecast of the window in a CSV file (:mod:`tasks.forecasting.predict`), as CSV text."""
-        from tasks.forecasting.predict import forecast_csv
+        """The forecast of the window in a CSV file (:mod:`harness_tasks.forecasting.predict`), as CSV text."""
+        from harness_tasks.forecasting.predict import forecast_csv
 
         return forecast_csv(model, prepared.data, path)
 

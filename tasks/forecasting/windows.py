@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+from harness_tasks.forecasting.data import ETT_NAMES, Series
 
 from harness.errors import DataError, UnknownNameError, hint_suffix
-from tasks.forecasting.data import ETT_NAMES, Series
 
 if TYPE_CHECKING:
     import torch

@@ -3,6 +3,6 @@
 Registered through the ``harness.tasks`` entry point as ``translation``.
 """
 
-from tasks.translation.task import TranslationTask
+from harness_tasks.translation.task import TranslationTask
 
 __all__ = ["TranslationTask"]

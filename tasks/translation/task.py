@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from harness_tasks.translation import space
+from harness_tasks.translation.data import DATASETS, Corpus, Example
+from harness_tasks.translation.tokenize import BOS_ID, EOS_ID, PAD_ID, SubwordTokenizer
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import InvalidConfigError
 from harness.task import Budget, DatasetInfo, Group, Task, TrainData, plugin_datasets
-from tasks.translation import space
-from tasks.translation.data import DATASETS, Corpus, Example
-from tasks.translation.tokenize import BOS_ID, EOS_ID, PAD_ID, SubwordTokenizer
 
 #: Published Multi30k German -> English results to show beside a study's own (not rerun here).
 MULTI30K_DE_EN = {

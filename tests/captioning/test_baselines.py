@@ -6,12 +6,12 @@ from collections import Counter
 from types import SimpleNamespace
 
 import pytest
+from harness_tasks.captioning import baselines as cb
+from harness_tasks.captioning.vocab import Vocabulary
 
 from harness.baselines import baseline_names, run_baselines
 from harness.spec import parse_spec
 from harness.study import load_data
-from tasks.captioning import baselines as cb
-from tasks.captioning.vocab import Vocabulary
 
 NAMES = ["best_caption", "most_frequent_caption"]
 

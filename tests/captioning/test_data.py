@@ -1,4 +1,4 @@
-"""Tests of tasks.captioning.data: the embedded digits, and Flickr8k / COCO on the real Flickr8k files
+"""Tests of harness_tasks.captioning.data: the embedded digits, and Flickr8k / COCO on the real Flickr8k files
 (see ../shared/data/README.md, ``flickr8k_1k/``) and small folders built from them in tmp_path."""
 
 from __future__ import annotations
@@ -10,12 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-from pydantic import ValidationError
-from sklearn.datasets import load_digits
-
-from harness.errors import BadInputError, DataError
-from tasks.captioning.data import (
+from harness_tasks.captioning.data import (
     DATASETS,
     DIGIT_WORDS,
     CaptionCorpus,
@@ -27,6 +22,11 @@ from tasks.captioning.data import (
     load_digits_captions,
     load_flickr8k,
 )
+from PIL import Image
+from pydantic import ValidationError
+from sklearn.datasets import load_digits
+
+from harness.errors import BadInputError, DataError
 
 FLICKR_IMAGES = 1000
 COMMA_IMAGE = "1012212859_01547e3f17.jpg"

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-
-from tasks.captioning.task import CaptioningTask
+from harness_tasks.captioning.task import CaptioningTask
 
 
 def test_bleu_orders_by_hand():

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import optuna
 import pytest
+from harness_tasks.captioning.task import _auto_blocks, reference_streams
 from sacrebleu.metrics import BLEU
 
 from harness.spec import parse_spec
 from harness.study import load_data
-from tasks.captioning.task import _auto_blocks, reference_streams
 from tests.conftest import harness_cli
 
 TINY = """\
@@ -125,8 +125,7 @@ def test_images_are_held_once_as_uint8_and_normalised_per_batch(data_dir):
     normalised with the training statistics, which equal numpy's over the whole array."""
     import numpy as np
     import torch
-
-    from tasks.captioning.task import channel_statistics, collate
+    from harness_tasks.captioning.task import channel_statistics, collate
 
     spec = parse_spec({"study": {"name": "f", "task": "captioning"},
                        "dataset": {"name": "flickr8k", "image_size": 32, "max_images": 60}})

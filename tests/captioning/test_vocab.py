@@ -1,4 +1,4 @@
-"""Tests of tasks.captioning.vocab: the caption tokeniser and the word vocabulary, on real Flickr8k captions."""
+"""Tests of harness_tasks.captioning.vocab: the caption tokeniser and the word vocabulary, on real Flickr8k captions."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import json
 from collections import Counter
 
 import pytest
-
-from tasks.captioning.data import DigitsOptions, load_digits_captions
-from tasks.captioning.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocabulary, tokenize
+from harness_tasks.captioning.data import DigitsOptions, load_digits_captions
+from harness_tasks.captioning.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocabulary, tokenize
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,12 @@ import dataclasses
 
 import numpy as np
 import pytest
+from harness_tasks.forecasting import baselines as fb
+from harness_tasks.forecasting.task import quantize
 
 from harness.baselines import baseline_names, run_baselines
 from harness.spec import parse_spec
 from harness.study import load_data
-from tasks.forecasting import baselines as fb
-from tasks.forecasting.task import quantize
 
 NAMES = ["last_value", "linear", "seasonal_naive", "window_mean"]
 L, H = 48, 12

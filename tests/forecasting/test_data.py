@@ -1,4 +1,4 @@
-"""Tests of tasks.forecasting.data on the real ETT files (see ../shared/data/README.md), the
+"""Tests of harness_tasks.forecasting.data on the real ETT files (see ../shared/data/README.md), the
 temperatures bundled with vega_datasets, and small CSV files written for each bad case."""
 
 from __future__ import annotations
@@ -10,10 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from pydantic import ValidationError
-
-from harness.errors import BadInputError, DataError
-from tasks.forecasting.data import (
+from harness_tasks.forecasting.data import (
     DATASETS,
     ETT_COLUMNS,
     CsvOptions,
@@ -26,6 +23,9 @@ from tasks.forecasting.data import (
     load_vega_temps,
     read_series_csv,
 )
+from pydantic import ValidationError
+
+from harness.errors import BadInputError, DataError
 
 ETT_ROWS = 17_420
 HEADER = "date,a,b\n"

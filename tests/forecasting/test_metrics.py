@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from tasks.forecasting.task import QUANTUM, ForecastingTask, dequantize, quantize, target_windows
+from harness_tasks.forecasting.task import QUANTUM, ForecastingTask, dequantize, quantize, target_windows
 
 
 def references(rows: np.ndarray, offsets, horizon: int, mean, scale):

@@ -8,11 +8,11 @@ import numpy as np
 import optuna
 import pytest
 import torch
+from harness_tasks.forecasting.task import ForecastingTask
 
 from harness.spec import parse_spec
 from harness.study import load_data
 from harness.task import Budget
-from tasks.forecasting.task import ForecastingTask
 from tests.conftest import harness_cli
 
 TINY = """\

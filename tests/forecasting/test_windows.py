@@ -1,4 +1,4 @@
-"""Tests of tasks.forecasting.windows: the Informer/TSLib protocol on the real ETTh1 file."""
+"""Tests of harness_tasks.forecasting.windows: the Informer/TSLib protocol on the real ETTh1 file."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from harness_tasks.forecasting.data import ETT_COLUMNS, EttOptions, Series, load_ett, load_vega_temps
+from harness_tasks.forecasting.windows import Borders, ett_borders, mae, mse, prepare, ratio_borders
 
 from harness.errors import DataError, UnknownNameError
-from tasks.forecasting.data import ETT_COLUMNS, EttOptions, Series, load_ett, load_vega_temps
-from tasks.forecasting.windows import Borders, ett_borders, mae, mse, prepare, ratio_borders
 
 HORIZONS = (96, 192, 336, 720)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import optuna
 import pytest
+from harness_tasks.translation.task import MULTI30K_DE_EN
 
 from harness.report.load import load_study_data
 from harness.report.tables import published_differences, published_table
-from tasks.translation.task import MULTI30K_DE_EN
 
 
 @pytest.fixture

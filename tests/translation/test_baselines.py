@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from harness_tasks.translation import baselines as tb
 
 from harness.baselines import baseline_names, by_frequency, run_baselines
 from harness.spec import parse_spec
 from harness.study import load_data
-from tasks.translation import baselines as tb
 
 NAMES = ["best_target", "copy_source", "most_frequent_target", "random_target"]
 

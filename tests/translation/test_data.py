@@ -1,4 +1,4 @@
-"""Tests of tasks.translation.data on the real Multi30k and Tatoeba files (see ../shared/data/README.md)."""
+"""Tests of harness_tasks.translation.data on the real Multi30k and Tatoeba files (see ../shared/data/README.md)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from num2words import num2words
-from pydantic import ValidationError
-
-from harness.errors import BadInputError, DataError
-from tasks.translation.data import (
+from harness_tasks.translation.data import (
     DATASETS,
     MULTI30K_FILES,
     Corpus,
@@ -28,6 +24,10 @@ from tasks.translation.data import (
     load_numbers,
     load_tatoeba,
 )
+from num2words import num2words
+from pydantic import ValidationError
+
+from harness.errors import BadInputError, DataError
 
 FIRST_PAIR_EN = "Two young, White males are outside near many bushes."
 FIRST_PAIR_DE = "Zwei junge weiße Männer sind im Freien in der Nähe vieler Büsche."

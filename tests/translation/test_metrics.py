@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-
-from tasks.translation.task import TranslationTask
+from harness_tasks.translation.task import TranslationTask
 
 # sacrebleu's README example: three sentences, two references each
 HYPOTHESES = ["The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."]

@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
+from harness_tasks.translation.data import DATASETS, ParallelOptions, load_parallel
 
 from harness.errors import DataError, SpecError
 from harness.spec import parse_spec
-from tasks.translation.data import DATASETS, ParallelOptions, load_parallel
 from tests.conftest import harness_cli
 
 

@@ -1,4 +1,4 @@
-"""Tests of tasks.translation.tokenize: SentencePiece trained in memory on real Multi30k text."""
+"""Tests of harness_tasks.translation.tokenize: SentencePiece trained in memory on real Multi30k text."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from harness_tasks.translation.data import Corpus, Multi30kOptions, NumbersOptions, load_multi30k, load_numbers
+from harness_tasks.translation.tokenize import BOS_ID, EOS_ID, PAD_ID, UNK_ID, SubwordTokenizer
 
 from harness.errors import DataError, UnknownNameError
-from tasks.translation.data import Corpus, Multi30kOptions, NumbersOptions, load_multi30k, load_numbers
-from tasks.translation.tokenize import BOS_ID, EOS_ID, PAD_ID, UNK_ID, SubwordTokenizer
 
 
 @pytest.fixture(scope="module")
