@@ -297,7 +297,7 @@ def _seed_run(parent, plan: Plan, name: str, arm: Arm, inner: InnerBest, k: int)
     from optuna.trial import TrialState
 
     from harness.storage import put_output
-    from harness.study.evaluate import NoFiniteEpoch, retrain_and_test
+    from harness.study.evaluate import Untested, retrain_and_test
 
     config = inner.trial.user_attrs["config"]
     seed = plan.spec.study.seed + SEED_OFFSET + k
@@ -310,8 +310,8 @@ def _seed_run(parent, plan: Plan, name: str, arm: Arm, inner: InnerBest, k: int)
         tested = retrain_and_test(plan, config, seed=seed, checkpoint=plan.checkpoint(f"{name}.{arm.slug}.seed-{k}"),
                                   require_finite=True)
         fit = tested.fit
-    except NoFiniteEpoch as exc:  # trained, but never to a finite validation value: failed, with its curves
-        attrs["fail_reason"] = f"RuntimeError: {exc}".splitlines()[0][:500]
+    except Untested as exc:  # trained, but not tested (no finite validation value, or the test raised): with its curves
+        attrs["fail_reason"] = exc.reason.splitlines()[0][:500]
         fit = exc.fit
     except Exception as exc:  # noqa: BLE001 - a failed re-run is stored with its reason and listed by the report
         attrs["fail_reason"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]

@@ -437,6 +437,13 @@ def download(
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``harness`` console script; returns the exit code."""
     try:
+        return _main_body(argv)
+    finally:
+        set_json(False)  # --json moved normal output to stderr for this command only
+
+
+def _main_body(argv: list[str] | None) -> int:
+    try:
         app(args=argv, prog_name="harness")  # usage errors: typer prints them and exits with 2
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_FAILURE)

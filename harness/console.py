@@ -20,7 +20,7 @@ def set_quiet(quiet: bool) -> None:
 
 def set_json(on: bool) -> None:
     """``--json``: normal output moves to stderr, so stdout carries only the JSON document (:func:`print_json`)."""
-    console.file = sys.stderr if on else sys.stdout
+    console.file = sys.stderr if on else None  # None: whatever sys.stdout is when printing
 
 
 def print_json(data) -> None:

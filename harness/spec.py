@@ -482,8 +482,10 @@ def dataset_options(spec: StudySpec, source: str = "<spec>") -> BaseModel:
         if first["type"] == "extra_forbidden":
             accepted = ["name", *info.options.model_fields]
             raise SpecError(f"{source}: {unknown_name_message('key', key, accepted, f'in [dataset] for {info.name}')}") from None
-        raise SpecError(f"{source}: [dataset] {key}: {first['msg'].removeprefix('Value error, ')}, "
-                        f"got {first.get('input')!r}") from None
+        text = first["msg"].removeprefix("Value error, ")
+        if not key:  # a check across several options: no single key or value to name
+            raise SpecError(f"{source}: [dataset]: {text}") from None
+        raise SpecError(f"{source}: [dataset] {key}: {text}, got {first.get('input')!r}") from None
 
 
 def build_space(spec: StudySpec, source: str = "<spec>", *, frozen: dict[str, Any] | None = None,

@@ -81,17 +81,23 @@ def plugin_datasets(task: str) -> dict[str, DatasetInfo]:
     """The datasets installed plugins add to ``task``: entries ``<task>.<dataset>`` of the ``harness.datasets``
     entry-point group, each a :class:`DatasetInfo` (its ``name`` must be ``<dataset>``).
 
-    Raises:
-        TypeError: an entry that is not a :class:`DatasetInfo`, or whose name differs from its entry's.
+    An entry that cannot be imported, is not a :class:`DatasetInfo` or is named differently from its entry is
+    reported on stderr and left out (a spec naming it then gets "unknown dataset").
     """
+    from harness.console import warn
     from harness.registry import DATASETS
 
     out = {}
     for key in DATASETS.names(f"{task}.*"):
-        info = DATASETS.get(key)
         name = key.split(".", 1)[1]
+        try:
+            info = DATASETS.get(key)
+        except Exception as exc:  # noqa: BLE001 - one broken plugin is reported, not fatal
+            warn(f"dataset plugin '{key}' cannot be loaded and is left out: {type(exc).__name__}: {exc}")
+            continue
         if not isinstance(info, DatasetInfo) or info.name != name:
-            raise TypeError(f"dataset plugin '{key}' must be a harness.task.DatasetInfo named '{name}', got {info!r}")
+            warn(f"dataset plugin '{key}' is left out: it must be a harness.task.DatasetInfo named '{name}', got {info!r}")
+            continue
         out[name] = info
     return out
 

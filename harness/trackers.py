@@ -73,7 +73,13 @@ class MLflowTracker(Tracker):
             uri = f"sqlite:///{(directory / 'mlflow.db').resolve()}"
         self.client = MlflowClient(tracking_uri=uri)
         experiment = self.client.get_experiment_by_name(study_name)
-        self.experiment_id = experiment.experiment_id if experiment else self.client.create_experiment(study_name)
+        if experiment is None:
+            try:
+                self.experiment_id = self.client.create_experiment(study_name)
+            except Exception:  # noqa: BLE001 - another worker created it first
+                self.experiment_id = self.client.get_experiment_by_name(study_name).experiment_id
+        else:
+            self.experiment_id = experiment.experiment_id
         found = self.client.search_runs([self.experiment_id], filter_string="tags.`harness.role` = 'study'", max_results=1)
         self.parent = found[0].info.run_id if found else self.client.create_run(
             self.experiment_id, run_name=study_name, tags={"harness.role": "study", "harness.study": study_name}).info.run_id
@@ -150,10 +156,22 @@ class TensorBoardTracker(Tracker):
 
 class Trackers:
     """The trackers of a run, driven together: :meth:`epoch` is an ``on_epoch`` hook, :meth:`__call__` an Optuna
-    callback, :meth:`close` ends them."""
+    callback, :meth:`close` ends them. A tracker that raises (a tracking server gone, a full disk) is reported once
+    and dropped: the study goes on, and the storage keeps the record."""
 
     def __init__(self, trackers: list[Tracker]):
         self.trackers = trackers
+
+    def _each(self, call) -> None:
+        for tracker in list(self.trackers):
+            try:
+                call(tracker)
+            except Exception as exc:  # noqa: BLE001 - a tracker never stops the study
+                from harness.console import warn
+
+                warn(f"tracker {type(tracker).__name__} failed and is switched off for this run: "
+                     f"{type(exc).__name__}: {exc}")
+                self.trackers.remove(tracker)
 
     @staticmethod
     def check(names: list[str]) -> None:
@@ -179,13 +197,10 @@ class Trackers:
         return cls([TRACKERS.get(name)(study_name, Path(directory)) for name in names])
 
     def epoch(self, trial: Any, epoch: int, metrics: dict[str, float]) -> None:
-        for tracker in self.trackers:
-            tracker.epoch(trial, epoch, metrics)
+        self._each(lambda t: t.epoch(trial, epoch, metrics))
 
     def __call__(self, study: Any, trial: Any) -> None:
-        for tracker in self.trackers:
-            tracker.trial_finished(study, trial)
+        self._each(lambda t: t.trial_finished(study, trial))
 
     def close(self) -> None:
-        for tracker in self.trackers:
-            tracker.close()
+        self._each(lambda t: t.close())

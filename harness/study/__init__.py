@@ -32,10 +32,12 @@ retrain-and-test step shared with :mod:`harness.benchmark`), :mod:`~harness.stud
 processes) and :mod:`~harness.study.run` (:func:`run_study` itself).
 
 Stored on the study (user attributes): ``spec``, ``spec_identity``, ``task``, ``dataset``, ``metric``,
-``environment``, ``sampler``, ``pruner``, ``data``, ``search_space``, ``baselines``, ``test_result``,
+``environment``, ``sampler``, ``pruner``, ``data``, ``search_space``, ``search_domains`` (the resolved domains, reused
+on resume), ``baselines``, ``test_result``,
 ``family_results`` (with ``[study] test = "best-per-family"``), and the task's examples of the best model
 (``attention_example``, ``forecast_example``, ...); as system attributes, the test references and the test
-outputs of every evaluation (:mod:`harness.outputs`), from which ``harness rescore`` recomputes the metrics.
+outputs of every evaluation (:mod:`harness.outputs`), from which ``harness rescore`` recomputes the metrics; and, for
+optuna-dashboard, the objective's name (``set_metric_names``) and the study's summary as its note.
 Stored on each trial: ``config``, ``seed``, ``threads``, ``worker``, ``param_count``, ``history``
 (per-epoch metrics), ``lr_per_step``, ``best_epoch``, ``seconds``, ``pruned_reason`` when pruned and
 ``fail_reason`` when failed.

@@ -19,12 +19,18 @@ if TYPE_CHECKING:
     from harness.training import FitResult
 
 
-class NoFiniteEpoch(RuntimeError):
-    """A retraining ended without an epoch of finite validation value, so nothing was tested; ``fit`` holds its curves."""
+class Untested(RuntimeError):
+    """A retraining that was not tested: no epoch reached a finite validation value, or the test evaluation raised;
+    ``fit`` holds the training's curves and ``reason`` says why, as stored with a failed run."""
 
-    def __init__(self, message: str, fit: FitResult):
-        super().__init__(message)
+    def __init__(self, reason: str, fit: FitResult):
+        super().__init__(reason)
+        self.reason = reason
         self.fit = fit
+
+
+class NoFiniteEpoch(Untested):
+    """A retraining ended without an epoch of finite validation value, so nothing was tested."""
 
 
 @dataclass
@@ -80,12 +86,18 @@ def retrain_and_test(plan: Plan, config: dict[str, Any], *, seed: int, checkpoin
 
     Raises:
         NoFiniteEpoch: ``require_finite`` and no epoch reached a finite validation value (nothing is tested).
+        Untested: ``require_finite`` and the test evaluation raised (with the training's curves).
     """
     start = time.perf_counter()
     model, result = retrain(plan, config, seed=seed, checkpoint=checkpoint)
     if require_finite and (result.best_state is None or not math.isfinite(result.value)):
-        raise NoFiniteEpoch(result.reason or "no epoch with a finite validation value", result)
-    metrics, outputs = evaluate_on(plan, model, "test")
+        raise NoFiniteEpoch(f"RuntimeError: {result.reason or 'no epoch with a finite validation value'}", result)
+    try:
+        metrics, outputs = evaluate_on(plan, model, "test")
+    except Exception as exc:
+        if not require_finite:
+            raise
+        raise Untested(f"{type(exc).__name__}: {exc}", result) from exc
     return Tested(model, result, metrics, outputs, time.perf_counter() - start, plan.placement.describe())
 
 

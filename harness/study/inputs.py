@@ -33,7 +33,8 @@ def load_data(spec: StudySpec, data_dir: Path | None) -> tuple[Task, Any]:
     info = task_cls.datasets()[spec.dataset.name]
     options = dataset_options(spec)
     where = data_dir if info.needs_data_dir else None
-    if where is not None and not where.is_dir():
+    absolute = any(isinstance(v, str) and Path(v).is_absolute() for v in options.model_dump().values())
+    if where is not None and not where.is_dir() and not absolute:  # absolute file options need no data directory
         raise DataError(
             f"data directory '{where}' does not exist (dataset {info.name}); pass --data-dir DIR or set "
             f"HARNESS_DATA_DIR, or fetch it with `harness download {info.name} --data-dir DIR`"

@@ -287,6 +287,14 @@ class CsvOptions(BaseModel):
                                                                     "(ISO date, with test_start)")
     test_start: str | None = Field(None, min_length=1, description="test starts at this date (with valid_start)")
 
+    @field_validator("valid_start", "test_start", mode="before")
+    @classmethod
+    def _iso(cls, value):
+        """A TOML date or date-time (``valid_start = 2017-07-01``) as its ISO text."""
+        import datetime as dt
+
+        return value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
+
     @model_validator(mode="after")
     def _one_split(self) -> CsvOptions:
         if (self.valid_start is None) != (self.test_start is None):

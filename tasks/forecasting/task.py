@@ -18,9 +18,9 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 from harness_tasks.forecasting import space
-from harness_tasks.forecasting.data import DATASETS
+from harness_tasks.forecasting.data import DATASETS, ETT_NAMES
 from harness_tasks.forecasting.published import published
-from harness_tasks.forecasting.windows import ForecastData, mae, mse, prepare
+from harness_tasks.forecasting.windows import ForecastData, ett_borders, mae, mse, prepare
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import InvalidConfigError
@@ -115,7 +115,8 @@ class ForecastingTask(Task):
             "scaler_scale": [round(float(v), 6) for v in d.scaler.scale_],
             "citation": s.citation, "notes": list(s.notes),
         }
-        reference = published(s.name, d.features, d.lookback, d.horizon)
+        standard = s.name in ETT_NAMES and d.borders == ett_borders(s.name, d.lookback)  # not a CSV copy split otherwise
+        reference = published(s.name, d.features, d.lookback, d.horizon) if standard else None
         if reference is not None:
             out["published"] = reference
         return out

@@ -518,7 +518,7 @@ class ParallelOptions(BaseModel):
     source_key: str | None = Field(None, min_length=1, description="JSONL key of the source [default: source_lang]")
     target_key: str | None = Field(None, min_length=1, description="JSONL key of the target [default: target_lang]")
     header: bool = Field(False, description="TSV: skip the first line")
-    bleu_tokenize: Literal["13a", "intl", "char", "zh", "ja-mecab", "none"] = Field(
+    bleu_tokenize: Literal["13a", "intl", "char", "zh", "none"] = Field(
         "13a", description="sacrebleu tokenizer for BLEU (char for scripts without spaces)")
     citation: str = Field("", description="how to cite the corpus; shown in reports")
 

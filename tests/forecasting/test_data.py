@@ -435,11 +435,18 @@ def test_a_csv_series_splits_by_fractions_or_by_dates(data_dir, tmp_path):
     assert default["valid"][0] == int(n * 0.7) - 24 and default["test"][0] == n - int(n * 0.2) - 24
     by_fraction = starts(train_fraction=0.5, test_fraction=0.25)
     assert by_fraction["valid"][0] == int(n * 0.5) - 24 and by_fraction["test"][-1] + 48 == n
-    by_date = starts(valid_start="2017-07-01", test_start="2018-01-01")
+    import datetime as dt
+
+    by_date = starts(valid_start=dt.date(2017, 7, 1), test_start="2018-01-01")  # a TOML date or ISO text
     valid_row = int((time < "2017-07-01").sum())
     test_row = int((time < "2018-01-01").sum())
     assert by_date["train"][-1] + 48 == valid_row and by_date["valid"][0] == valid_row - 24
     assert by_date["test"][0] == test_row - 24 and str(time[test_row])[:10] == "2018-01-01"
+    copied = parse_spec({"study": {"name": "c", "task": "forecasting"},
+                         "dataset": {"name": "csv", "path": "ETTh2.csv", "lookback": 96, "horizon": 96}})
+    shutil.copy(tmp_path / "power.csv", tmp_path / "ETTh2.csv")
+    task, data = load_data(copied, tmp_path)
+    assert "published" not in task.describe(data)  # ETTh2's numbers belong to its standard split, not 70/10/20
     with pytest.raises(HarnessDataError, match="test_start 2017-01-01 must come after valid_start 2017-07-01"):
         starts(valid_start="2017-07-01", test_start="2017-01-01")
     with pytest.raises(HarnessDataError, match="must leave rows for every split of a series from 2016-07-01"):

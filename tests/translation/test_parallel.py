@@ -74,6 +74,12 @@ def test_absolute_paths_need_no_data_directory_entry(splits, tmp_path):
     paths = {split: str(elsewhere / write(elsewhere, split, pairs, "tsv")) for split, pairs in splits.items()}
     corpus = load_parallel(ParallelOptions(source_lang="de", target_lang="en", **paths), tmp_path / "data")
     assert len(corpus.train) == 400
+    from harness.study import load_data
+
+    spec = parse_spec({"study": {"name": "abs", "task": "translation"},
+                       "dataset": {"name": "parallel", "source_lang": "de", "target_lang": "en", "vocab_size": 100, **paths}})
+    _, data = load_data(spec, tmp_path / "no-data-dir-here")  # absolute files need no data directory
+    assert data.corpus.name == "parallel" and len(data.corpus.train) == 400
 
 
 @pytest.mark.parametrize("content, fragment", [
