@@ -1,4 +1,5 @@
-"""optuna-dashboard in a real browser: headless Chromium shows the study in the dashboard's study list.
+"""optuna-dashboard in a real browser: headless Chromium shows the study in the dashboard's study list, and on the
+study's page its objective's name and its kept model (an artifact); the note is checked in tests/test_cli.py.
 
 Chromium comes from Debian's package (``make setup`` installs it where apt is available); on machines
 without it the test is skipped with the reason printed.
@@ -40,6 +41,9 @@ def test_dashboard_lists_the_study_in_chromium(tiny_study, tmp_path):
                 time.sleep(0.5)
         dom = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile-dom'}", "--dump-dom", url],
                              capture_output=True, text=True, timeout=120)
+        study_page = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile-study'}",
+                                     "--dump-dom", f"{url}/studies/{_study_id(port)}"],
+                                    capture_output=True, text=True, timeout=120)
         screenshot = tmp_path / "dashboard.png"
         subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile-shot'}", "--window-size=1280,800",
                         f"--screenshot={screenshot}", url], capture_output=True, text=True, timeout=120)
@@ -48,3 +52,14 @@ def test_dashboard_lists_the_study_in_chromium(tiny_study, tmp_path):
         server.wait(timeout=30)
     assert "tiny" in dom.stdout and "Direction: MAXIMIZE" in dom.stdout, dom.stdout[-2000:]
     assert screenshot.read_bytes()[:4] == b"\x89PNG"
+    page = study_page.stdout
+    assert "chrf" in page, page[-2000:]  # the objective's name, not "Objective 0"
+    assert "tiny.best.pt" in page, page[-2000:]  # the kept model, an artifact of the study
+
+
+def _study_id(port: int) -> int:
+    import json
+
+    answer = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5).read())
+    studies = answer.get("study_summaries") or answer.get("studies")
+    return next(s["study_id"] for s in studies if s["study_name"] == "tiny")
