@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import BadInputError, UnknownNameError
-from harness.registry import ATTENTION, BASELINES, MODELS, PRUNERS, SAMPLERS, SCHEDULES, TASKS
+from harness.registry import ATTENTION, BASELINES, MODELS, PRUNERS, SAMPLERS, SCHEDULES, TASKS, TRACKERS
 from harness.spec import StudySpec, load_spec
 from harness.storage import open_storage
 
@@ -359,6 +359,7 @@ def catalogue() -> dict[str, list[tuple[str, str]]]:
     out["baselines"] = [(n, BASELINES.summary(n)) for n in BASELINES.names()]
     out["samplers"] = [(n, SAMPLERS.summary(n)) for n in SAMPLERS.names()]
     out["pruners"] = [(n, PRUNERS.summary(n)) for n in PRUNERS.names()]
+    out["trackers"] = [(n, TRACKERS.summary(n)) for n in TRACKERS.names()]
     return out
 
 

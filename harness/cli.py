@@ -359,11 +359,12 @@ def studies(storage: StorageOpt = None, as_json: JsonOpt = False) -> None:
 def list_(
     kind: Annotated[
         str | None,
-        typer.Argument(help="only this kind: tasks, datasets, models, attention, schedules, baselines, samplers, pruners")
+        typer.Argument(help="only this kind: tasks, datasets, models, attention, schedules, baselines, samplers, pruners, "
+                            "trackers")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List registered tasks, datasets, models, attention types, schedules, baselines, samplers and pruners."""
+    """List registered tasks, datasets, models, attention types, schedules, baselines, samplers, pruners, trackers."""
     from rich.table import Table
 
     from harness import api

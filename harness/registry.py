@@ -172,11 +172,11 @@ Factory = Callable[..., Any]
 #: Task plugins (``tasks/``), added by the ``harness.tasks`` entry-point group.
 TASKS: Registry[Any] = Registry("task", group="harness.tasks")
 #: Attention modules with the signature ``(query, key, value, mask) -> (context, weights)``.
-ATTENTION: Registry[Any] = Registry("attention type", group="harness.attention")
+ATTENTION: Registry[Any] = Registry("attention type", group="harness.attention", modules=("harness.catalogue",))
 #: Learning-rate schedules built on ``torch.optim.lr_scheduler``.
 SCHEDULES: Registry[Any] = Registry("schedule", group="harness.schedules", modules=("harness.schedules",))
 #: Model families (an RNN encoder-decoder, a Transformer, ...); each takes an attention module.
-MODELS: Registry[Any] = Registry("model family", group="harness.models")
+MODELS: Registry[Any] = Registry("model family", group="harness.models", modules=("harness.catalogue",))
 #: Trivial predictors of each task (:class:`harness.baselines.Baseline`), named ``<task>.<baseline>``; tasks
 #: add theirs through the ``harness.baselines`` entry-point group.
 BASELINES: Registry[Any] = Registry("baseline", group="harness.baselines")
@@ -185,50 +185,8 @@ BASELINES: Registry[Any] = Registry("baseline", group="harness.baselines")
 #: :func:`harness.task.plugin_datasets`.
 DATASETS: Registry[Any] = Registry("dataset", group="harness.datasets")
 #: Experiment trackers (:class:`harness.trackers.Tracker` subclasses) for ``[run] trackers``.
-TRACKERS: Registry[Any] = Registry("tracker", group="harness.trackers")
+TRACKERS: Registry[Any] = Registry("tracker", group="harness.trackers", modules=("harness.catalogue",))
 #: Optuna samplers by short name.
 SAMPLERS: Registry[Factory] = Registry("sampler", group="harness.samplers", modules=("harness.strategies",))
 #: Optuna pruners by short name.
 PRUNERS: Registry[Factory] = Registry("pruner", group="harness.pruners", modules=("harness.strategies",))
-
-
-# Built-in entries, declared lazily so that listing them imports nothing heavy. Plugins add their own
-# through the entry-point groups above.
-for _name, _target, _summary in [
-    ("none", "harness.attention.none:NoAttention", "no attention: fixed context from the last encoder state (Cho et al. 2014)"),
-    ("dot", "harness.attention.dot:DotAttention", "Luong dot score h_t . h_s (Luong et al. 2015)"),
-    ("general", "harness.attention.general:GeneralAttention", "Luong general score h_t^T W_a h_s (Luong et al. 2015)"),
-    ("location", "harness.attention.location:LocationAttention",
-     "Luong location-based a_t = softmax(W_a h_t) (Luong et al. 2015)"),
-    ("additive", "harness.attention.additive:AdditiveAttention", "Bahdanau additive v^T tanh(W q + U k) (Bahdanau et al. 2015)"),
-    ("scaled_dot", "harness.attention.scaled_dot:ScaledDotAttention",
-     "scaled dot-product, one head, fused SDPA kernel (Vaswani et al. 2017)"),
-    ("multihead", "harness.attention.multihead:MultiHeadAttention",
-     "multi-head scaled dot-product, fused SDPA kernel (Vaswani et al. 2017)"),
-]:
-    ATTENTION.register(_name, _target, summary=_summary)
-
-for _name, _target, _summary in [
-    ("rnn", "harness.models.rnn_seq2seq:RNNSeq2Seq",
-     "GRU/LSTM encoder-decoder, bidirectional encoder, input feeding, any attention type"),
-    ("transformer", "harness.models.transformer:TransformerSeq2Seq",
-     "Transformer encoder-decoder, multi-head self- and cross-attention (Vaswani et al. 2017)"),
-    ("rnn_forecaster", "harness.models.forecasting.rnn:RNNForecaster",
-     "RNN encoder-decoder forecaster, decoder attends over the look-back window, any attention type"),
-    ("transformer_forecaster", "harness.models.forecasting.transformer:TransformerForecaster",
-     "channel-independent Transformer encoder forecaster, optional PatchTST patching (Nie et al. 2023)"),
-    ("attention_pooling", "harness.models.forecasting.pooling:AttentionPoolingForecaster",
-     "feed-forward attention pooling over the look-back window, linear head (Raffel & Ellis 2015)"),
-    ("show_attend_tell", "harness.models.captioning.lstm:ShowAttendTell",
-     "LSTM captioner with soft attention over CNN regions, gating scalar, doubly stochastic attention (Xu et al. 2015)"),
-    ("caption_transformer", "harness.models.captioning.transformer:TransformerCaptioner",
-     "Transformer decoder over CNN region features (Vaswani et al. 2017)"),
-    ("dlinear", "harness.models.forecasting.dlinear:DLinear",
-     "DLinear: moving-average decomposition and linear layers, the linear reference (Zeng et al. 2023)"),
-]:
-    MODELS.register(_name, _target, summary=_summary)
-
-TRACKERS.register("mlflow", "harness.trackers:MLflowTracker",
-                  summary="MLflow: a parent run per study, a child run per trial, per-epoch metrics (needs mlflow-skinny)")
-TRACKERS.register("tensorboard", "harness.trackers:TensorBoardTracker",
-                  summary="TensorBoard event files per trial, per-epoch scalars (needs tensorboard)")
