@@ -4,6 +4,7 @@ pip installs one): a plugin adds a dataset to a built-in task and a study runs o
 from __future__ import annotations
 
 import optuna
+import pytest
 
 from tests.conftest import harness_cli, install_plugin
 
@@ -129,3 +130,98 @@ def test_listing_plugins_reads_their_summaries_without_importing_them(tmp_path):
     assert "An attention plugin whose module imports PyTorch." in lines["undocumented"]  # the module's, not the base's
     assert "(broken plugin: ImportError" in lines["broken"]
     assert "torch imported: False plugin imported: False" in proc.stdout
+
+
+COMPONENTS_PLUGIN = '''
+"""Components of a plugin: a schedule, a sampler, a pruner and a translation baseline."""
+from typing import Any, ClassVar
+
+from harness.baselines import Baseline
+from harness.schedules import Schedule
+from harness.strategies import Strategy
+
+
+def _halving(optimizer, params, horizon):
+    import torch
+
+    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+
+
+HALVING = Schedule("halving", "halve the learning rate every epoch (a plugin of the tests)", "epoch", (), _halving)
+PLAIN_RANDOM = Strategy("optuna.samplers:RandomSampler", "random sampling, from a plugin", reserved=("seed", "search_space"))
+PERCENTILE = Strategy("optuna.pruners:PercentilePruner", "percentile pruner, from a plugin",
+                      defaults=lambda max_epochs: {"percentile": 25.0})
+
+
+class FirstTarget(Baseline):
+    """The first training target for every source (a plugin of the tests)."""
+
+    task: ClassVar[str] = "translation"
+    name: ClassVar[str] = "first_target"
+    summary: ClassVar[str] = "the first training target, for every source"
+
+    def fit(self, task, data, *, metric, direction, seed) -> dict[str, Any]:
+        self.sentence = data.train_targets[0]
+        return {"sentence": self.sentence}
+
+    def predict(self, task, data, split):
+        part = data.valid if split == "valid" else data.test
+        return {"hypotheses": [self.sentence] * len(part.examples)}
+'''
+
+COMPONENTS_SPEC = """\
+[study]
+name = "plugin-components"
+task = "translation"
+metric = "chrf"
+n_trials = 3
+seed = 0
+
+[dataset]
+name = "numbers-en-de"
+train_size = 200
+valid_size = 30
+test_size = 30
+max_number = 999
+vocab_size = 64
+
+[budget]
+max_epochs = 2
+threads = 1
+
+[sampler]
+name = "plain-random"
+
+[pruner]
+name = "percentile"
+
+[search]
+model = "rnn"
+attention = "dot"
+schedule = "halving"
+lr = { low = 1e-3, high = 1e-2, log = true }
+hidden_size = 16
+embedding_size = 8
+"""
+
+
+def test_plugin_schedule_sampler_pruner_and_baseline_run_in_a_study(tmp_path):
+    env = install_plugin(tmp_path / "site", "harness_components", COMPONENTS_PLUGIN, {
+        "harness.schedules": {"halving": "harness_components:HALVING"},
+        "harness.samplers": {"plain-random": "harness_components:PLAIN_RANDOM"},
+        "harness.pruners": {"percentile": "harness_components:PERCENTILE"},
+        "harness.baselines": {"translation.first_target": "harness_components:FirstTarget"}})
+    spec = tmp_path / "c.toml"
+    spec.write_text(COMPONENTS_SPEC)
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    run = harness_cli("run-study", str(spec), "--storage", url, cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stderr
+    study = optuna.load_study(study_name="plugin-components", storage=url)
+    assert study.user_attrs["sampler"]["name"] == "plain-random" and study.user_attrs["pruner"]["name"] == "percentile"
+    assert {t.user_attrs["config"]["schedule"] for t in study.trials} == {"halving"}
+    from harness.storage import get_series
+
+    lr = get_series(study.trials[0].user_attrs, "lr_per_step")
+    assert lr[-1] == pytest.approx(lr[0] / 2)  # halved once, after the first of the two epochs
+    rows = {row["name"]: row for row in study.user_attrs["baselines"]["rows"]}
+    assert rows["first_target"]["error"] is None and "chrf" in rows["first_target"]["test"]
