@@ -334,16 +334,8 @@ def load_flickr8k(options: Flickr8kOptions, data_dir: Path | None) -> CaptionCor
         assignment = _read_karpathy_splits(splits_path, names)
         notes.append(f"Karpathy split from {splits_path.name}")
     else:
-        test, valid, train = _seeded_split(names, (options.test_fraction, options.valid_fraction), options.seed)
-        assignment = {"train": train, "valid": valid, "test": test}
-        _check_nonempty(assignment, captions_path)
-        notes.append(f"seeded split by image (valid_fraction {options.valid_fraction:g}, "
-                     f"test_fraction {options.test_fraction:g}, seed {options.seed})")
-    splits = {
-        split: _photo_split(assignment[split], by_image, images_dir, options.image_size) for split in SPLITS
-    }
-    notes.append("images: " + "/".join(f"{len(splits[s])}" for s in SPLITS) + " (train/valid/test), "
-                 f"{sum(len(c) for s in splits.values() for c in s.captions)} captions")
+        assignment = _seeded_assignment(names, options, captions_path, notes)
+    splits = _photo_splits(assignment, by_image, images_dir, options.image_size, notes)
     return CaptionCorpus(name="flickr8k", **splits, citation=FLICKR8K_CITATION, notes=tuple(notes))
 
 
@@ -675,6 +667,30 @@ def _check_nonempty(assignment: dict[str, list[str]], where: Path,
         raise DataError(f"{where}: splitting gives {counts} images, so {' and '.join(empty)} would be empty; {fix}")
 
 
+def _seeded_assignment(names: Sequence[str], options: Flickr8kOptions | ImageFolderOptions, where: Path,
+                       notes: list[str]) -> dict[str, list[str]]:
+    """The images ``names`` split with the options' seed and fractions (:func:`_seeded_split`), noted in ``notes``.
+
+    Raises:
+        DataError: a split would be empty (naming ``where``).
+    """
+    test, valid, train = _seeded_split(names, (options.test_fraction, options.valid_fraction), options.seed)
+    assignment = {"train": train, "valid": valid, "test": test}
+    _check_nonempty(assignment, where)
+    notes.append(f"seeded split by image (valid_fraction {options.valid_fraction:g}, "
+                 f"test_fraction {options.test_fraction:g}, seed {options.seed})")
+    return assignment
+
+
+def _photo_splits(assignment: dict[str, list[str]], by_image: dict[str, list[str]], images_dir: Path, size: int,
+                  notes: list[str]) -> dict[str, ImageSplit]:
+    """Every split's images decoded (:func:`_photo_split`), their counts noted in ``notes``."""
+    splits = {split: _photo_split(assignment[split], by_image, images_dir, size) for split in SPLITS}
+    notes.append("images: " + "/".join(f"{len(splits[s])}" for s in SPLITS) + " (train/valid/test), "
+                 f"{sum(len(c) for s in splits.values() for c in s.captions)} captions")
+    return splits
+
+
 def _photo_split(names: Sequence[str], by_image: dict[str, list[str]], images_dir: Path, size: int) -> ImageSplit:
     """The images ``names`` of ``images_dir``, decoded, with their captions."""
     return ImageSplit(
@@ -774,14 +790,8 @@ def load_image_folder(options: ImageFolderOptions, data_dir: Path | None) -> Cap
         assignment = _read_split_file(splits_path, names)
         notes.append(f"split from {splits_path.name}")
     else:
-        test, valid, train = _seeded_split(names, (options.test_fraction, options.valid_fraction), options.seed)
-        assignment = {"train": train, "valid": valid, "test": test}
-        _check_nonempty(assignment, captions_path)
-        notes.append(f"seeded split by image (valid_fraction {options.valid_fraction:g}, "
-                     f"test_fraction {options.test_fraction:g}, seed {options.seed})")
-    splits = {split: _photo_split(assignment[split], by_image, images_dir, options.image_size) for split in SPLITS}
-    notes.append("images: " + "/".join(f"{len(splits[s])}" for s in SPLITS) + " (train/valid/test), "
-                 f"{sum(len(c) for s in splits.values() for c in s.captions)} captions")
+        assignment = _seeded_assignment(names, options, captions_path, notes)
+    splits = _photo_splits(assignment, by_image, images_dir, options.image_size, notes)
     citation = options.citation or f"user-supplied images and captions ({options.images}, {options.captions})"
     return CaptionCorpus(name="image-folder", **splits, citation=citation, notes=tuple(notes))
 

@@ -382,13 +382,7 @@ def load_tatoeba(options: TatoebaOptions, data_dir: Path | None) -> Corpus:
 
 def _read_tatoeba_pairs(path: Path, header: Literal["auto"] | bool, missing_hint: str) -> list[tuple[str, str]]:
     """``(English, other)`` pairs of a manythings file, in file order; ``missing_hint`` follows a missing-file error."""
-    require_file(path, missing_hint)
-    text = decode_utf8(path.read_bytes(), path).removeprefix("\ufeff")
-    lines = text.split("\n")
-    while lines and not lines[-1].strip():  # trailing newline(s) at the end of the file
-        lines.pop()
-    if not lines:
-        raise DataError(f"{path} is empty; delete it and download it again")
+    lines = _text_lines(path, missing_hint, empty="; delete it and download it again")
     first = 1
     if header is True or (header == "auto" and _is_numeric_header(lines[0])):
         first = 2
@@ -608,19 +602,21 @@ def _read_parallel(path: Path, options: ParallelOptions) -> list[tuple[str, str]
     return [_parse_jsonl_line(line, path, number, source_key, target_key) for number, line in enumerate(lines, start=1)]
 
 
-def _text_lines(path: Path) -> list[str]:
+def _text_lines(path: Path, missing_hint: str = "check the path in [dataset] (relative to --data-dir, or absolute)",
+                empty: str = "") -> list[str]:
     """The lines of a UTF-8 text file, split on ``\\n`` only (a ``\\r`` before it, a BOM and trailing empty lines
-    dropped; nothing else stripped, so a TSV keeps its tabs).
+    dropped; nothing else stripped, so a TSV keeps its tabs). ``missing_hint`` follows a missing-file error and
+    ``empty`` ends the empty-file one.
 
     Raises:
         DataError: the file is missing, not UTF-8, or holds no line.
     """
-    require_file(path, "check the path in [dataset] (relative to --data-dir, or absolute)")
+    require_file(path, missing_hint)
     lines = [line.removesuffix("\r") for line in decode_utf8(path.read_bytes(), path).removeprefix("\ufeff").split("\n")]
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
-        raise DataError(f"{path} is empty")
+        raise DataError(f"{path} is empty{empty}")
     return lines
 
 
