@@ -348,7 +348,7 @@ def catalogue() -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = {}
     out["tasks"] = [(n, TASKS.get(n).summary) for n in TASKS.names()]
     out["datasets"] = [(f"{t}/{d}", info.summary) for t in TASKS.names() for d, info in TASKS.get(t).datasets().items()]
-    out["models"] = [(n, MODELS.summary(n)) for n in MODELS.names()]
+    out["models"] = [(n.replace(".", "/", 1), MODELS.summary(n)) for n in MODELS.names()]  # task/family
     out["attention types"] = [(n, ATTENTION.summary(n)) for n in ATTENTION.names()]
     schedules = []
     for name in SCHEDULES.names():

@@ -165,7 +165,7 @@ def restore(checkpoint: dict[str, Any], device: Any = None) -> tuple[Task, Any, 
                             f"wrote it ({checkpoint.get('harness_version')})")
     task = TASKS.get(checkpoint["task"])()
     data = task.from_inference_state(checkpoint["inference"])
-    model = task.build_model(checkpoint["config"], data)
+    model = task.build_model(task.restored_config(checkpoint["config"]), data)
     model.load_state_dict(checkpoint["state_dict"])
     if device is not None:
         model.to(device)

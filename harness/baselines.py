@@ -172,7 +172,7 @@ def objective(task: Task, metric: str, direction: str, fallback: str) -> tuple[s
 
 def choose_constant(task: Task, refs: dict[str, Any], candidates: list[str], metric: str, direction: str, seed: int, *,
                     output: str, budget: int, keep: int) -> tuple[int, float, str]:
-    """The candidate that scores best on ``refs`` by ``metric`` when emitted for every example (``task.score``
+    """The candidate that scores best on ``refs`` by ``metric`` when emitted for every example (``task.score_one``
     of ``{output: [candidate] * n}``).
 
     When scoring every candidate on every example would exceed ``budget`` example scorings, each candidate is
@@ -193,12 +193,12 @@ def choose_constant(task: Task, refs: dict[str, Any], candidates: list[str], met
         m = min(n, max(32, budget // len(candidates)))
         index = np.sort(np.random.default_rng(seed).choice(n, m, replace=False))
         small = {k: [v[i] for i in index] if isinstance(v, list) and len(v) == n else v for k, v in refs.items()}
-        screen = [sign * task.score(small, {output: [c] * m})[metric] for c in candidates]
+        screen = [sign * task.score_one(small, {output: [c] * m}, metric) for c in candidates]
         pool = sorted(sorted(range(len(candidates)), key=lambda i: -screen[i])[:keep])
         how = f"every candidate on {m} seeded validation examples, the best {len(pool)} on all {n}"
     best, best_value = -1, -math.inf
     for i in pool:
-        value = sign * task.score(refs, {output: [candidates[i]] * n})[metric]
+        value = sign * task.score_one(refs, {output: [candidates[i]] * n}, metric)
         if value > best_value:
             best, best_value = i, value
     return best, sign * best_value, how

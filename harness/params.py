@@ -1,6 +1,7 @@
 """Searchable parameters: what each is, its default domain, and how a spec may override it.
 
-A :class:`Param` is data: a name, a kind (``float``, ``int``, ``categorical``), the domain searched by
+A :class:`Param` is data: a name, a kind (``float``, ``int``, ``categorical``, or ``text``: any string, such as a
+file path, searched only over the values a spec lists), the domain searched by
 default, the value used when it is not searched, bounds that no override may leave, and its unit. A
 study spec overrides a parameter in one of three ways (see :func:`parse_override`):
 
@@ -18,7 +19,7 @@ from typing import Any, Literal
 
 from harness.errors import SpecError, unknown_name_message
 
-Kind = Literal["float", "int", "categorical"]
+Kind = Literal["float", "int", "categorical", "text"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Param:
 
     Args:
         name: Unique, flat name as it appears in trials (``lr``, ``warmup_fraction``...).
-        kind: ``float``, ``int`` or ``categorical``.
+        kind: ``float``, ``int``, ``categorical`` or ``text`` (any string; searched as a categorical over listed values).
         default: Value used when the parameter is active but not searched.
         domain: Domain searched by default, or ``None`` when the parameter is fixed at ``default``
             unless a spec asks to search it. ``high`` may depend on the budget through ``high_from``.
@@ -90,6 +91,10 @@ class Param:
 
     def check_value(self, value: Any, where: str) -> Any:
         """Validate one value of this parameter and return it converted; raise :class:`SpecError`."""
+        if self.kind == "text":
+            if not isinstance(value, str) or not value:
+                raise SpecError(f"{where}: {self.name} must be a non-empty string, got {value!r}")
+            return value
         if self.kind != "categorical":
             return self._check_number(value, where, int_only=self.kind == "int")
         allowed = self.choices or (self.domain.choices if self.domain is not None else None) or (self.default,)
@@ -135,8 +140,8 @@ def parse_override(param: Param, raw: Any, where: str) -> Domain:
         SpecError: wrong type, unknown range key, empty list, value out of bounds, ``low > high``.
     """
     if isinstance(raw, dict):
-        if param.kind == "categorical":
-            raise SpecError(f"{where}: {param.name} is categorical; give a value or a list of values, not a range")
+        if param.kind in ("categorical", "text"):
+            raise SpecError(f"{where}: {param.name} is {param.kind}; give a value or a list of values, not a range")
         unknown = [k for k in raw if k not in RANGE_KEYS]
         if unknown:
             raise SpecError(f"{where}: {param.name}: {unknown_name_message('range key', unknown[0], RANGE_KEYS)}")

@@ -175,8 +175,9 @@ TASKS: Registry[Any] = Registry("task", group="harness.tasks")
 ATTENTION: Registry[Any] = Registry("attention type", group="harness.attention", modules=("harness.catalogue",))
 #: Learning-rate schedules built on ``torch.optim.lr_scheduler``.
 SCHEDULES: Registry[Any] = Registry("schedule", group="harness.schedules", modules=("harness.schedules",))
-#: Model families (an RNN encoder-decoder, a Transformer, ...); each takes an attention module.
-MODELS: Registry[Any] = Registry("model family", group="harness.models", modules=("harness.catalogue",))
+#: Model families of each task (:class:`harness.family.Family`: an RNN encoder-decoder, a Transformer, ...), named
+#: ``<task>.<family>``; tasks add theirs through the ``harness.models`` entry-point group, as plugins do.
+MODELS: Registry[Any] = Registry("model family", group="harness.models")
 #: Trivial predictors of each task (:class:`harness.baselines.Baseline`), named ``<task>.<baseline>``; tasks
 #: add theirs through the ``harness.baselines`` entry-point group.
 BASELINES: Registry[Any] = Registry("baseline", group="harness.baselines")

@@ -142,7 +142,8 @@ class Task(ABC):
         summary: One line for ``harness list``.
         metrics: Each reported metric and its direction; every name can be a study's objective.
         default_metric: The objective when a spec names none.
-        model_families: Names in :data:`harness.registry.MODELS` the task can build.
+        model_families: The task's built-in model families (:mod:`harness.family`), in search order; installed
+            plugin families of the task are searched after them.
     """
 
     name: ClassVar[str]
@@ -230,6 +231,12 @@ class Task(ABC):
             ValueError: outputs and references do not match (different number of examples).
         """
 
+    @classmethod
+    def score_one(cls, references: Any, outputs: Any, metric: str) -> float:
+        """``score(references, outputs)[metric]``; a task whose metrics are costly overrides it to compute just that one
+        (a baseline choosing among hundreds of candidate outputs scores each by one metric)."""
+        return cls.score(references, outputs)[metric]
+
     @abstractmethod
     def model_scores(self, model: nn.Module, data: Any, split: Literal["valid", "test"]) -> dict[str, float]:
         """The metrics of :attr:`model_metrics` (in evaluation mode, without gradients)."""
@@ -271,6 +278,12 @@ class Task(ABC):
         """Prepared data for :meth:`build_model` and :meth:`predict_inputs` from :meth:`inference_state` alone (no
         dataset files)."""
         raise BadInputError(f"task '{self.name}' does not support predicting with a kept model")
+
+    def restored_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The configuration :meth:`build_model` gets when a kept model is restored: the kept state dict then replaces
+        every weight, so a task whose models load pretrained weights while they are built says here not to (the
+        files may not be on the machine that predicts). Default: ``config`` unchanged."""
+        return config
 
     def predict_inputs(self, model: nn.Module, data: Any, path: Path) -> str:
         """The model's outputs for the inputs in ``path`` (:attr:`input_kind`), as the text of an output file.

@@ -9,6 +9,79 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+#: With HARNESS_TEST_PLUGIN=1 the whole suite runs with this plugin installed (an attention type, a schedule and a
+#: forecasting model family, all searched by default), in the test process and in every harness subprocess: the
+#: built-in behaviour the tests check must not depend on which plugins a user has installed.
+SUITE_PLUGIN = '''
+"""Components installed for the whole suite by HARNESS_TEST_PLUGIN=1."""
+from typing import ClassVar
+
+from harness.attention import Attention, expand_mask, masked_softmax
+from harness.family import Family
+from harness.schedules import Schedule
+
+
+class Uniform(Attention):
+    """Uniform attention: equal weights over every unmasked key (a plugin of the suite)."""
+
+    def forward(self, query, key, value, mask=None, need_weights=True):
+        import torch
+
+        scores = torch.zeros(query.size(0), query.size(1), key.size(1), device=query.device, dtype=query.dtype)
+        weights = masked_softmax(scores, expand_mask(mask, query, key))
+        return weights @ value, weights
+
+
+def _halving(optimizer, params, horizon):
+    import torch
+
+    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+
+
+HALVING = Schedule("suite_halving", "halve the learning rate every epoch (a plugin of the suite)", "epoch", (), _halving)
+
+
+class Persistence(Family):
+    """Repeats the last observed value, plus a learned offset per output channel (a plugin of the suite)."""
+
+    task: ClassVar[str] = "forecasting"
+    name: ClassVar[str] = "suite_persistence"
+
+    @classmethod
+    def build(cls, config, data):
+        import torch
+        from harness_tasks.forecasting.families import shape
+
+        s = shape(data)
+
+        class Model(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.offset = torch.nn.Parameter(torch.zeros(s["n_outputs"]))
+
+            def forward(self, x):
+                last = x[:, -1:, list(s["output_index"])]
+                return last.expand(-1, s["horizon"], -1) + self.offset
+
+        return Model()
+'''
+
+
+def _suite_plugin_site() -> Path | None:
+    """Install :data:`SUITE_PLUGIN` once per session when HARNESS_TEST_PLUGIN=1; the folder it lies in."""
+    if os.environ.get("HARNESS_TEST_PLUGIN") != "1":
+        return None
+    import sys
+    import tempfile
+
+    site = Path(tempfile.mkdtemp(prefix="harness-suite-plugin-"))
+    install_plugin(site, "harness_suite_plugin", SUITE_PLUGIN, {
+        "harness.attention": {"suite_uniform": "harness_suite_plugin:Uniform"},
+        "harness.schedules": {"suite_halving": "harness_suite_plugin:HALVING"},
+        "harness.models": {"forecasting.suite_persistence": "harness_suite_plugin:Persistence"}})
+    sys.path.append(str(site))
+    return site
+
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
@@ -71,7 +144,10 @@ def harness_env(env: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a ``python -m harness`` subprocess: this checkout importable, no ``HARNESS_STORAGE``
     from the caller's shell, plus ``env``."""
     full_env = {k: v for k, v in os.environ.items() if k != "HARNESS_STORAGE"}
-    full_env.update({"PYTHONPATH": str(REPO_ROOT), **(env or {})})
+    path = str(REPO_ROOT) + (os.pathsep + str(SUITE_PLUGIN_SITE) if SUITE_PLUGIN_SITE else "")
+    full_env.update({"PYTHONPATH": path, **(env or {})})
+    if SUITE_PLUGIN_SITE and env and "PYTHONPATH" in env:  # a test's own plugin: the suite's stays installed too
+        full_env["PYTHONPATH"] = env["PYTHONPATH"] + os.pathsep + str(SUITE_PLUGIN_SITE)
     return full_env
 
 
@@ -134,3 +210,6 @@ def install_plugin(site: Path, module: str, source: str, entry_points: dict[str,
         f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in names.items()) + "\n"
         for group, names in entry_points.items()))
     return {"PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{site}"}
+
+
+SUITE_PLUGIN_SITE = _suite_plugin_site()

@@ -29,9 +29,9 @@ seed = 0
 
 [dataset]
 name = "numbers-en-de"
-train_size = 300
-valid_size = 40
-test_size = 40
+train_size = 160
+valid_size = 30
+test_size = 30
 max_number = 999
 vocab_size = 64
 
@@ -48,8 +48,8 @@ model = "rnn"
 attention = ["dot", "additive"]
 schedule = ["constant", "cosine"]
 lr = { low = 1e-3, high = 1e-2, log = true }
-hidden_size = 32
-embedding_size = 16
+hidden_size = 16
+embedding_size = 8
 
 [benchmark]
 factors = ["attention", "schedule"]
@@ -59,7 +59,7 @@ target = 20.0
 
 [[benchmark.problems]]
 name = "numbers-small"
-dataset = { name = "numbers-en-de", train_size = 200, valid_size = 40, test_size = 40, max_number = 499, vocab_size = 64 }
+dataset = { name = "numbers-en-de", train_size = 120, valid_size = 30, test_size = 30, max_number = 499, vocab_size = 64 }
 """
 ARMS = ["dot-constant", "dot-cosine", "additive-constant", "additive-cosine"]
 PROBLEMS = ["numbers-en-de", "numbers-small"]

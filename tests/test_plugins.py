@@ -225,3 +225,98 @@ def test_plugin_schedule_sampler_pruner_and_baseline_run_in_a_study(tmp_path):
     assert lr[-1] == pytest.approx(lr[0] / 2)  # halved once, after the first of the two epochs
     rows = {row["name"]: row for row in study.user_attrs["baselines"]["rows"]}
     assert rows["first_target"]["error"] is None and "chrf" in rows["first_target"]["test"]
+
+
+FAMILY_PLUGIN = '''
+"""A forecasting model family of a plugin."""
+from typing import ClassVar
+
+from harness.family import Family
+from harness.params import Domain, Param
+from harness.task import Group
+
+DEPTH = Param("mlp_depth", "int", 1, Domain("int", 1, 2), bounds=(1, 4), help="hidden layers of the window MLP")
+
+
+class WindowMLP(Family):
+    """An MLP over the flattened look-back window (a plugin of the tests)."""
+
+    task: ClassVar[str] = "forecasting"
+    name: ClassVar[str] = "window_mlp"
+
+    @classmethod
+    def groups(cls):
+        return [Group((DEPTH,))]
+
+    @classmethod
+    def build(cls, config, data):
+        import torch
+        from harness_tasks.forecasting.families import shape
+
+        s = shape(data)
+        layers, width = [torch.nn.Flatten()], s["lookback"] * s["n_inputs"]
+        for _ in range(config["mlp_depth"]):
+            layers += [torch.nn.Linear(width, config["hidden_size"]), torch.nn.ReLU()]
+            width = config["hidden_size"]
+        layers += [torch.nn.Linear(width, s["horizon"] * s["n_outputs"]),
+                   torch.nn.Unflatten(1, (s["horizon"], s["n_outputs"]))]
+        return torch.nn.Sequential(*layers)
+
+
+class WrongTask(WindowMLP):
+    """Registered under translation but serving forecasting: left out with a warning."""
+'''
+
+FAMILY_SPEC = """\
+[study]
+name = "plugin-family"
+task = "forecasting"
+n_trials = 2
+seed = 0
+
+[dataset]
+name = "vega-temps"
+lookback = 24
+horizon = 8
+
+[budget]
+max_epochs = 1
+threads = 1
+
+[sampler]
+name = "random"
+
+[search]
+model = "window_mlp"
+schedule = "constant"
+hidden_size = 16
+"""
+
+
+def test_a_plugin_model_family_is_built_and_searched_with_its_own_parameters(tmp_path):
+    """A family from a plugin joins its task's ``model`` choices and brings its search group; one registered under the
+    wrong task, or broken, is reported and left out, and the built-in families keep working."""
+    env = install_plugin(tmp_path / "site", "harness_window_mlp", FAMILY_PLUGIN, {"harness.models": {
+        "forecasting.window_mlp": "harness_window_mlp:WindowMLP", "translation.window_mlp": "harness_window_mlp:WrongTask",
+        "forecasting.broken": "harness_no_such_module:Thing"}})
+    listed = harness_cli("list", "models", cwd=tmp_path, env={**env, "COLUMNS": "250"})
+    assert "An MLP over the flattened look-back window" in listed.stdout, listed.stdout + listed.stderr
+    spec = tmp_path / "f.toml"
+    spec.write_text(FAMILY_SPEC)
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    run = harness_cli("run-study", str(spec), "--storage", url, cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stderr
+    assert "model family plugin 'forecasting.broken' is left out" in run.stderr
+    study = optuna.load_study(study_name="plugin-family", storage=url)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    assert {t.user_attrs["config"]["model"] for t in study.trials} == {"window_mlp"}
+    assert {t.params["mlp_depth"] for t in study.trials} <= {1, 2}
+    assert study.user_attrs["test_result"]["metrics"]["mse"] > 0  # the best trial was retrained and tested
+
+    wrong = spec.read_text().replace('task = "forecasting"', 'task = "translation"').replace(
+        '[dataset]\nname = "vega-temps"\nlookback = 24\nhorizon = 8', '[dataset]\nname = "numbers-en-de"')
+    spec.write_text(wrong.replace('hidden_size = 16', 'hidden_size = 16\nembedding_size = 8'))
+    refused = harness_cli("run-study", str(spec), "--storage", f"sqlite:///{tmp_path / 'g.db'}", cwd=tmp_path, env=env)
+    assert refused.returncode == 2, refused.stderr
+    assert "model family plugin 'translation.window_mlp' is left out" in refused.stderr
+    assert "'window_mlp'" in refused.stderr.splitlines()[-1] and "rnn, transformer" in refused.stderr.splitlines()[-1]

@@ -52,6 +52,9 @@ class Seq2Seq(nn.Module):
     Subclasses implement :meth:`forward` (teacher forcing) and :meth:`greedy` (decoding).
     """
 
+    #: What the weights :meth:`greedy` returns are (a report's attention example names them so).
+    attention_shown: str = "the model's attention weights"
+
     config: Seq2SeqConfig
 
     def forward(self, src: Tensor, src_lens: Tensor, tgt_in: Tensor) -> Tensor:  # pragma: no cover

@@ -116,6 +116,9 @@ class RNNSeq2Seq(Seq2Seq):
         make_attention: Builds the decoder's attention module from an :class:`AttentionConfig`.
     """
 
+    #: What the weights ``greedy`` returns are, for the attention example of a report.
+    attention_shown = "the decoder's attention over the encoder states"
+
     def __init__(self, config: RNNConfig, make_attention: AttentionFactory):
         super().__init__()
         self.config = config

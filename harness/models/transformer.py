@@ -103,6 +103,9 @@ class TransformerSeq2Seq(Seq2Seq):
         make_attention: Builds each self- and cross-attention module (multi-head in the harness).
     """
 
+    #: What the weights ``greedy`` returns are, for the attention example of a report.
+    attention_shown = "the last decoder layer's cross-attention, averaged over heads"
+
     def __init__(self, config: Seq2SeqConfig, make_attention: AttentionFactory):
         super().__init__()
         self.config = config

@@ -24,7 +24,7 @@ from harness_tasks.captioning.data import DATASETS, CaptionCorpus, ImageSplit
 from harness_tasks.captioning.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary, tokenize
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.errors import BadInputError, InvalidConfigError, SpecError
+from harness.errors import BadInputError, SpecError
 from harness.task import Budget, DatasetInfo, Group, Task, TrainData, plugin_datasets
 
 #: Published Show, Attend and Tell results on Flickr8k (Xu et al. 2015, Table 1), not rerun here.
@@ -116,17 +116,28 @@ class CaptioningTask(Task):
 
     @classmethod
     def space(cls) -> list[Group]:
-        return space.groups()
+        return space.groups(cls)
 
     @classmethod
     def check_search(cls, search: Any, where: str) -> None:
-        """Pretrained encoders need torchvision and its ImageNet weights, which the harness does not install."""
-        domain = search.domain(search.params["encoder"])
-        asked = set(domain.choices) if domain is not None else {search.params["encoder"].default}
-        if asked - {"cnn"}:
-            missing = _torchvision_missing()
-            if missing:
-                raise SpecError(f"{where} encoder '{sorted(asked - {'cnn'})[0]}' needs {missing}; use encoder = \"cnn\"")
+        """A pretrained encoder's weights (and, for EfficientNet-Lite0, its packages) must be there before anything runs:
+        every asked encoder with every asked ``encoder_weights``."""
+        from harness.models.captioning.backbones import BACKBONES
+
+        def asked(name: str) -> list[Any]:
+            domain = search.domain(search.params[name])
+            return list(domain.choices) if domain is not None else [search.params[name].default]
+
+        for encoder in (e for e in asked("encoder") if e != "cnn"):
+            info = BACKBONES[encoder]
+            try:
+                info.build()  # the architecture's package
+                for weights in asked("encoder_weights"):
+                    path = info.default_weights() if weights == "default" else None if weights == "none" else Path(weights)
+                    if path is not None and not path.expanduser().is_file():
+                        raise BadInputError(f"encoder_weights: no file {path} (encoder '{encoder}')")
+            except BadInputError as exc:
+                raise SpecError(f"{where} {exc}") from None
 
     # -- data ---------------------------------------------------------------------------------------
     def prepare(self, dataset: str, options: BaseModel, data_dir: Path | None, budget: Budget, seed: int) -> CaptionData:
@@ -172,36 +183,10 @@ class CaptioningTask(Task):
 
     # -- model --------------------------------------------------------------------------------------
     def build_model(self, config: dict[str, Any], data: CaptionData):
-        import functools
+        """``config["model"]``'s family builds it (:mod:`harness.family`; built-ins in :mod:`.families`)."""
+        from harness import family
 
-        from harness.attention import build_attention
-        from harness.models.captioning import CaptionerConfig
-        from harness.models.captioning.encoder import EncoderConfig
-        from harness.models.captioning.lstm import ShowAttendTell, ShowAttendTellConfig
-        from harness.models.captioning.transformer import TransformerCaptioner
-
-        if config["encoder"] != "cnn":
-            raise BadInputError(f"encoder '{config['encoder']}' needs {_torchvision_missing() or 'a backbone wrapper'}; "
-                                "use encoder = \"cnn\"")
-        C, H, W = data.train.images.shape[1:]
-        blocks = config.get("encoder_blocks") or _auto_blocks(H, W)
-        try:
-            encoder = EncoderConfig(C, H, W, blocks=blocks, width=config["encoder_width"])
-        except ValueError as exc:
-            raise InvalidConfigError(str(exc)) from None
-        heads = config.get("heads", 1)
-        multihead = config["model"] == "caption_transformer" or config.get("attention") == "multihead"
-        if multihead and config["hidden_size"] % heads:
-            raise InvalidConfigError(f"heads={heads} does not divide hidden_size={config['hidden_size']}")
-        common = dict(vocab=len(data.vocab), encoder=encoder, hidden_size=config["hidden_size"], heads=heads,
-                      dropout=config["dropout"], max_len=data.max_len, beam_size=config["beam_size"],
-                      pad_id=PAD_ID, bos_id=BOS_ID, eos_id=EOS_ID)
-        if config["model"] == "show_attend_tell":
-            cfg = ShowAttendTellConfig(**common, embedding_size=config["embedding_size"], gate=config["gate"],
-                                       alpha_c=config["alpha_c"])
-            return ShowAttendTell(cfg, functools.partial(build_attention, config["attention"]))
-        cfg = CaptionerConfig(**common, layers=config["transformer_layers"])
-        return TransformerCaptioner(cfg, functools.partial(build_attention, "multihead"))
+        return family.build(self.name, config, data)
 
     def train_data(self, data: CaptionData, batch_size: int, generator: Any) -> TrainData:
         """The (image, caption) pairs in a fresh random order every epoch; a batch gathers its images from the split's
@@ -233,6 +218,10 @@ class CaptioningTask(Task):
         """The vocabulary, the image shape (C, H, W) and the training pixel statistics, the longest caption."""
         return {"vocabulary": data.vocab.to_dict(), "image_shape": list(data.train.images.shape[1:]),
                 "mean": list(data.mean), "std": list(data.std), "max_len": data.max_len}
+
+    def restored_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        """A pretrained encoder is rebuilt without reading its weights file: the kept state dict holds its weights."""
+        return {**config, "encoder_weights": "none"} if config.get("encoder", "cnn") != "cnn" else config
 
     def from_inference_state(self, state: dict[str, Any]) -> CaptionData:
         import torch
@@ -288,15 +277,20 @@ class CaptioningTask(Task):
         Raises:
             ValueError: a different number of captions and images.
         """
+        return {metric: cls.score_one(references, outputs, metric) for metric in ("bleu1", "bleu2", "bleu3", "bleu4", "exact")}
+
+    @classmethod
+    def score_one(cls, references: dict[str, Any], outputs: dict[str, list[str]], metric: str) -> float:
+        """One metric of :meth:`score`, computed alone."""
         from sacrebleu.metrics import BLEU
 
         hyps, refs = list(outputs["captions"]), references["references"]
         if len(hyps) != len(refs) or not hyps:
             raise ValueError(f"{len(hyps)} captions for {len(refs)} images")
-        streams = reference_streams(refs)
-        out = {f"bleu{n}": BLEU(tokenize="none", max_ngram_order=n).corpus_score(hyps, streams).score for n in (1, 2, 3, 4)}
-        out["exact"] = 100.0 * sum(h in set(r) for h, r in zip(hyps, refs)) / len(hyps)
-        return out
+        if metric == "exact":
+            return 100.0 * sum(h in set(r) for h, r in zip(hyps, refs)) / len(hyps)
+        order = {"bleu1": 1, "bleu2": 2, "bleu3": 3, "bleu4": 4}[metric]
+        return BLEU(tokenize="none", max_ngram_order=order).corpus_score(hyps, reference_streams(refs)).score
 
     def model_scores(self, model, data: CaptionData, split: Literal["valid", "test"]) -> dict[str, float]:
         """Teacher-forced cross-entropy per word (nats) over every (image, reference) pair."""
@@ -336,23 +330,6 @@ class CaptioningTask(Task):
                 "attention": [[round(float(v), 4) for v in row] for row in weights[k].reshape(len(words[k]), h * w).tolist()],
             }
         return out
-
-
-def _torchvision_missing() -> str | None:
-    """What is missing for a pretrained torchvision encoder, or ``None`` if it is there."""
-    import importlib.util
-
-    if importlib.util.find_spec("torchvision") is None:
-        return "torchvision (pip install torchvision) and its ImageNet weights in the torch hub cache"
-    return "a ResNet wrapper that this version of the harness does not ship yet"
-
-
-def _auto_blocks(height: int, width: int) -> int:
-    """The fewest halving blocks (at least one) that leave at most 64 regions (8 x 8 for a square image)."""
-    blocks = 1
-    while (height >> blocks) * (width >> blocks) > 64 and min(height >> blocks, width >> blocks) > 1:
-        blocks += 1
-    return blocks
 
 
 def _train_batch(split: Split, shift: int, generator: Any, fill: list[float], pairs: list[tuple[int, list[int]]]):

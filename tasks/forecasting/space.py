@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
-from harness.model_params import (
-    ATTENTION_TYPE,
-    CELL,
-    DROPOUT,
-    HEADS,
-    HIDDEN_SIZE,
-    INPUT_FEEDING,
-    LAYERS,
-    TRANSFORMER_LAYERS,
-)
+from harness.family import family_groups, model_param
+from harness.model_params import DROPOUT, HIDDEN_SIZE, INPUT_FEEDING, TRANSFORMER_LAYERS
 from harness.params import Domain, Param
 from harness.task import Group
 
+#: The built-in families (:mod:`harness_tasks.forecasting.families`), in search order.
 FAMILIES = ("rnn_forecaster", "transformer_forecaster", "attention_pooling", "dlinear")
 SELF_ATTENTION_TYPES = ("scaled_dot", "multihead")
 
-MODEL = Param("model", "categorical", "dlinear", Domain("categorical", choices=FAMILIES), choices=FAMILIES,
-              help="forecaster family")
 SELF_ATTENTION = Param("self_attention", "categorical", "multihead", Domain("categorical", choices=SELF_ATTENTION_TYPES),
                        choices=SELF_ATTENTION_TYPES, help="self-attention of the Transformer forecaster")
 PATCH_LEN = Param("patch_len", "categorical", 16, Domain("categorical", choices=(1, 8, 16)), choices=(1, 4, 8, 12, 16, 24, 32),
@@ -35,17 +27,11 @@ FORECAST_INPUT_FEEDING = replace(INPUT_FEEDING, default=False)
 FORECAST_TRANSFORMER_LAYERS = replace(TRANSFORMER_LAYERS, default=2)
 
 
-def groups() -> list[Group]:
-    """Model family first, then each family's own parameters under its condition."""
+def groups(task: Any) -> list[Group]:
+    """Model family first, then each family's own parameters while it is chosen, then the sizes every family but
+    DLinear shares."""
     return [
-        Group((MODEL,)),
-        Group((ATTENTION_TYPE, CELL, FORECAST_INPUT_FEEDING, LAYERS), lambda c: c.get("model") == "rnn_forecaster",
-              "model = rnn_forecaster"),
-        Group((SELF_ATTENTION, PATCH_LEN, FORECAST_TRANSFORMER_LAYERS),
-              lambda c: c.get("model") == "transformer_forecaster", "model = transformer_forecaster"),
-        Group((HEADS,), lambda c: c.get("model") == "transformer_forecaster" and c.get("self_attention") == "multihead",
-              "self_attention = multihead"),
-        Group((HEADS,), lambda c: c.get("attention") == "multihead", "attention = multihead"),
-        Group((KERNEL,), lambda c: c.get("model") == "dlinear", "model = dlinear"),
+        Group((model_param(task, "dlinear", "forecaster family"),)),
+        *family_groups(task),
         Group((FORECAST_HIDDEN, DROPOUT, REVIN), lambda c: c.get("model") != "dlinear", "model != dlinear"),
     ]

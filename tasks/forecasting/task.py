@@ -23,7 +23,6 @@ from harness_tasks.forecasting.published import published
 from harness_tasks.forecasting.windows import ForecastData, ett_borders, mae, mse, prepare
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.errors import InvalidConfigError
 from harness.task import Budget, DatasetInfo, Group, Task, TrainData, plugin_datasets
 
 #: Resolution of stored forecasts, in standard deviations of the standardised scale.
@@ -78,7 +77,7 @@ class ForecastingTask(Task):
 
     @classmethod
     def space(cls) -> list[Group]:
-        return space.groups()
+        return space.groups(cls)
 
     def prepare(self, dataset: str, options: BaseModel, data_dir: Path | None, budget: Budget, seed: int) -> Prepared:
         info = self.datasets()[dataset]
@@ -145,37 +144,10 @@ class ForecastingTask(Task):
         return forecast_csv(model, prepared.data, path)
 
     def build_model(self, config: dict[str, Any], prepared: Prepared):
-        import functools
+        """``config["model"]``'s family builds it (:mod:`harness.family`; built-ins in :mod:`.families`)."""
+        from harness import family
 
-        from harness.attention import build_attention
-        from harness.models.forecasting._base import ForecastConfig
-        from harness.models.forecasting.dlinear import DLinear, DLinearConfig
-        from harness.models.forecasting.pooling import AttentionPoolingForecaster
-        from harness.models.forecasting.rnn import RNNForecastConfig, RNNForecaster
-        from harness.models.forecasting.transformer import TransformerForecastConfig, TransformerForecaster
-
-        d, family = prepared.data, config["model"]
-        index = tuple(d.input_columns.index(c) for c in d.output_columns)
-        shape = dict(n_inputs=d.n_inputs, n_outputs=d.n_outputs, lookback=d.lookback, horizon=d.horizon, output_index=index)
-        if family == "dlinear":
-            if config["kernel"] % 2 == 0:
-                raise InvalidConfigError(f"kernel={config['kernel']} must be odd")
-            return DLinear(DLinearConfig(**shape, kernel=config["kernel"]))
-        sizes = dict(hidden_size=config["hidden_size"], dropout=config["dropout"], revin=config["revin"],
-                     heads=config.get("heads", 1))
-        multihead = config.get("attention") == "multihead" or config.get("self_attention") == "multihead"
-        if multihead and config["hidden_size"] % sizes["heads"]:
-            raise InvalidConfigError(f"heads={sizes['heads']} does not divide hidden_size={config['hidden_size']}")
-        if family == "attention_pooling":
-            return AttentionPoolingForecaster(ForecastConfig(**shape, **sizes))
-        if family == "rnn_forecaster":
-            cfg = RNNForecastConfig(**shape, **sizes, layers=config["layers"], cell=config["cell"],
-                                    input_feeding=config["input_feeding"])
-            return RNNForecaster(cfg, functools.partial(build_attention, config["attention"]))
-        if config["patch_len"] > d.lookback:
-            raise InvalidConfigError(f"patch_len={config['patch_len']} is longer than the look-back window ({d.lookback})")
-        cfg = TransformerForecastConfig(**shape, **sizes, layers=config["transformer_layers"], patch_len=config["patch_len"])
-        return TransformerForecaster(cfg, functools.partial(build_attention, config["self_attention"]))
+        return family.build(self.name, config, prepared)
 
     def train_data(self, prepared: Prepared, batch_size: int, generator: Any) -> TrainData:
         """The training windows, fetched a batch at a time (``ForecastData.windows``: one vectorised gather), in a
@@ -267,6 +239,8 @@ class ForecastingTask(Task):
             "description": f"{d.output_columns[channel]} in original units for three test windows of the retrained best model",
             "windows": windows,
         }}
+        if not callable(getattr(model, "attention", None)):  # a plugin family without attention weights to show
+            return out
         with evaluating(model) as device:
             weights = model.attention(x[1:2].to(device))
         if weights is not None:

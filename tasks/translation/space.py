@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-from harness.model_params import (
-    ATTENTION_TYPE,
-    CELL,
-    DROPOUT,
-    EMBEDDING_SIZE,
-    HEADS,
-    HIDDEN_SIZE,
-    INPUT_FEEDING,
-    LAYERS,
-    TRANSFORMER_LAYERS,
-)
-from harness.params import Domain, Param
+from typing import Any
+
+from harness.family import family_groups, model_param
+from harness.model_params import DROPOUT, HEADS, HIDDEN_SIZE
 from harness.task import Group
 
+#: The built-in families (:mod:`harness_tasks.translation.families`), in search order.
 FAMILIES = ("rnn", "transformer")
 
-MODEL = Param("model", "categorical", "rnn", Domain("categorical", choices=FAMILIES), choices=FAMILIES,
-              help="model family: RNN encoder-decoder with attention, or Transformer")
 
-
-def groups() -> list[Group]:
-    """Model family first; the RNN's attention and cell only for the RNN; heads where multi-head attention runs."""
+def groups(task: Any) -> list[Group]:
+    """Model family first; each family's own parameters (the RNN's attention and cell, the Transformer's layers and
+    heads) while it is chosen; the shared sizes; heads where multi-head attention runs."""
     return [
-        Group((MODEL,)),
-        Group((ATTENTION_TYPE, CELL, INPUT_FEEDING, EMBEDDING_SIZE, LAYERS), lambda c: c.get("model") == "rnn",
-              "model = rnn"),
-        Group((TRANSFORMER_LAYERS, HEADS), lambda c: c.get("model") == "transformer", "model = transformer"),
+        Group((model_param(task, "rnn", "model family: RNN encoder-decoder with attention, Transformer, or a plugin's"),)),
+        *family_groups(task),
         Group((HIDDEN_SIZE, DROPOUT)),
         Group((HEADS,), lambda c: c.get("attention") == "multihead", "attention = multihead"),
     ]

@@ -24,7 +24,6 @@ from harness_tasks.translation.data import DATASETS, Corpus, Example
 from harness_tasks.translation.tokenize import BOS_ID, EOS_ID, PAD_ID, SubwordTokenizer
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.errors import InvalidConfigError
 from harness.task import Budget, DatasetInfo, Group, Task, TrainData, plugin_datasets
 
 #: Published Multi30k German -> English results to show beside a study's own (not rerun here).
@@ -105,7 +104,7 @@ class TranslationTask(Task):
 
     @classmethod
     def space(cls) -> list[Group]:
-        return space.groups()
+        return space.groups(cls)
 
     # -- data ---------------------------------------------------------------------------------------
     def prepare(self, dataset: str, options: BaseModel, data_dir: Path | None, budget: Budget, seed: int) -> TranslationData:
@@ -201,29 +200,10 @@ class TranslationTask(Task):
 
     # -- model --------------------------------------------------------------------------------------
     def build_model(self, config: dict[str, Any], data: TranslationData):
-        import functools
+        """``config["model"]``'s family builds it (:mod:`harness.family`; built-ins in :mod:`.families`)."""
+        from harness import family
 
-        from harness.attention import build_attention
-        from harness.models.rnn_seq2seq import RNNConfig
-        from harness.registry import MODELS
-
-        family = config["model"]
-        hidden, heads = config["hidden_size"], config.get("heads", 1)
-        if (family == "transformer" or config.get("attention") == "multihead") and hidden % heads:
-            raise InvalidConfigError(f"heads={heads} does not divide hidden_size={hidden}")
-        layers = config["layers"] if family == "rnn" else config["transformer_layers"]
-        common = dict(src_vocab=data.src_tok.vocab_size, tgt_vocab=data.tgt_tok.vocab_size, hidden_size=hidden,
-                      layers=layers, dropout=config["dropout"], heads=heads, max_len=data.max_len,
-                      pad_id=PAD_ID, bos_id=BOS_ID, eos_id=EOS_ID)
-        if family == "rnn":
-            cfg = RNNConfig(**common, embedding_size=config["embedding_size"], cell=config["cell"],
-                            input_feeding=config["input_feeding"])
-            attention = config["attention"]
-        else:
-            from harness.models import Seq2SeqConfig
-
-            cfg, attention = Seq2SeqConfig(**common, embedding_size=hidden), "multihead"
-        return MODELS.get(family)(cfg, functools.partial(build_attention, attention))
+        return family.build(self.name, config, data)
 
     def loss(self, model, batch):
         import torch.nn.functional as F
@@ -252,17 +232,21 @@ class TranslationTask(Task):
         Raises:
             ValueError: a different number of hypotheses and examples.
         """
+        return {metric: cls.score_one(references, outputs, metric) for metric in ("bleu", "bleu_lc", "chrf", "exact")}
+
+    @classmethod
+    def score_one(cls, references: dict[str, Any], outputs: dict[str, list[str]], metric: str) -> float:
+        """One metric of :meth:`score`, computed alone."""
         from sacrebleu.metrics import BLEU, CHRF
 
         hyps, refs = list(outputs["hypotheses"]), references["references"]
         if len(hyps) != len(refs) or not hyps:
             raise ValueError(f"{len(hyps)} hypotheses for {len(refs)} examples")
-        streams = _reference_streams(refs)
-        tokenize = references["bleu_tokenize"]
-        exact = 100.0 * sum(h.strip() in {r.strip() for r in rs} for h, rs in zip(hyps, refs)) / len(hyps)
-        return {"bleu": BLEU(tokenize=tokenize).corpus_score(hyps, streams).score,
-                "bleu_lc": BLEU(tokenize=tokenize, lowercase=True).corpus_score(hyps, streams).score,
-                "chrf": CHRF().corpus_score(hyps, streams).score, "exact": exact}
+        if metric == "exact":
+            return 100.0 * sum(h.strip() in {r.strip() for r in rs} for h, rs in zip(hyps, refs)) / len(hyps)
+        scorer = {"bleu": lambda: BLEU(tokenize=references["bleu_tokenize"]),
+                  "bleu_lc": lambda: BLEU(tokenize=references["bleu_tokenize"], lowercase=True), "chrf": CHRF}[metric]()
+        return scorer.corpus_score(hyps, _reference_streams(refs)).score
 
     def model_scores(self, model, data: TranslationData, split: Literal["valid", "test"]) -> dict[str, float]:
         """Teacher-forced cross-entropy per target token (nats) over every reference, and its perplexity."""
@@ -315,8 +299,7 @@ class TranslationTask(Task):
                                            max_len=data.decode_limit(len(part.sources[i])))
         ids = tokens[0].tolist()
         n = ids.index(EOS_ID) + 1 if EOS_ID in ids else len(ids)
-        what = ("the decoder's attention over the encoder states" if config_family(model) == "rnn"
-                else "the last decoder layer's cross-attention, averaged over heads")
+        what = getattr(model, "attention_shown", "the model's attention weights")  # a plugin's model may lack it
         return {"attention_example": {
             "description": f"{what} while the retrained best model translates validation sentence {i} greedily",
             "source": part.examples[i].source,
@@ -360,13 +343,6 @@ class BucketBatches:
         pool = self.batch_size * self.POOL_BATCHES
         n = len(self.lengths)
         return sum(math.ceil(min(pool, n - start) / self.batch_size) for start in range(0, n, pool))
-
-
-def config_family(model) -> str:
-    """``"rnn"`` or ``"transformer"`` for a built model."""
-    from harness.models.rnn_seq2seq import RNNSeq2Seq
-
-    return "rnn" if isinstance(model, RNNSeq2Seq) else "transformer"
 
 
 def pad(sequences: list[list[int]]):

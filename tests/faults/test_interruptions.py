@@ -18,7 +18,7 @@ FAST_HEARTBEAT = "\n[run]\nheartbeat_interval = 1\ngrace_period = 3\nmax_retries
 def slow_spec(tmp_path, name: str, n_trials: int = 3):
     """The tiny spec with more epochs, so that a trial runs long enough to be interrupted mid-way."""
     spec = write_tiny_spec(tmp_path, name, n_trials=n_trials)
-    spec.write_text(spec.read_text().replace("max_epochs = 2", "max_epochs = 8").replace("train_size = 300", "train_size = 800")
+    spec.write_text(spec.read_text().replace("max_epochs = 2", "max_epochs = 5").replace("train_size = 300", "train_size = 800")
                     + FAST_HEARTBEAT)
     return spec
 

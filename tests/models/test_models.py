@@ -12,7 +12,7 @@ from harness.models import Seq2SeqConfig
 from harness.models._base import mask_after_eos
 from harness.models.rnn_seq2seq import RNNConfig, RNNSeq2Seq
 from harness.models.transformer import TransformerSeq2Seq
-from harness.registry import ATTENTION, MODELS
+from harness.registry import ATTENTION, TASKS
 
 V_SRC, V_TGT, PAD, BOS, EOS = 30, 40, 0, 2, 3
 
@@ -47,9 +47,30 @@ def build(family, attention, feeding, **kw):
     return rnn(attention, input_feeding=feeding, **kw) if family == "rnn" else transformer(**kw)
 
 
-def test_registry_lists_both_families():
-    assert MODELS.names()[:2] == ["rnn", "transformer"]
-    assert {"rnn_forecaster", "transformer_forecaster", "attention_pooling", "dlinear"} <= set(MODELS.names())
+@pytest.mark.parametrize("task_name,built_in", [
+    ("translation", ("rnn", "transformer")),
+    ("forecasting", ("rnn_forecaster", "transformer_forecaster", "attention_pooling", "dlinear")),
+    ("captioning", ("show_attend_tell", "caption_transformer")),
+])
+def test_each_task_searches_its_registered_families_built_ins_first(task_name, built_in):
+    from harness import family
+
+    task = TASKS.get(task_name)
+    names = family.family_names(task)
+    assert names[: len(built_in)] == built_in  # plugin families (if any are installed) come after them
+    model = next(p for g in task.space() for p in g.params if p.name == "model")
+    assert model.choices == names
+    for name in built_in:
+        declared = family.get(task_name, name)
+        assert issubclass(declared, family.Family) and (declared.task, declared.name) == (task_name, name)
+
+
+def test_an_unknown_family_is_refused_with_the_task_s_families():
+    from harness import family
+    from harness.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="did you mean 'transformer'.*rnn, transformer"):
+        family.get("translation", "transfomer")
 
 
 @pytest.mark.parametrize("family,attention,feeding", MODELS_UNDER_TEST)

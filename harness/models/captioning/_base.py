@@ -7,7 +7,8 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from harness.models.captioning.encoder import CNNEncoder, EncoderConfig
+from harness.models.captioning.backbones import PretrainedEncoderConfig
+from harness.models.captioning.encoder import EncoderConfig
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,8 @@ class CaptionerConfig:
 
     Args:
         vocab: Vocabulary size (ids ``0..vocab-1``; PAD 0, BOS 2, EOS 3).
-        encoder: The image encoder's :class:`EncoderConfig`.
+        encoder: The image encoder: a CNN trained from scratch (:class:`EncoderConfig`) or a pretrained backbone
+            (:class:`~harness.models.captioning.backbones.PretrainedEncoderConfig`); ``encoder.build()`` makes it.
         hidden_size: LSTM hidden size, or the Transformer's ``d_model``.
         embedding_size: Word embedding size (LSTM).
         layers: Decoder layers (Transformer).
@@ -28,7 +30,7 @@ class CaptionerConfig:
     """
 
     vocab: int
-    encoder: EncoderConfig
+    encoder: EncoderConfig | PretrainedEncoderConfig
     hidden_size: int = 256
     embedding_size: int = 128
     layers: int = 2
@@ -68,7 +70,7 @@ class Captioner(nn.Module):
     def __init__(self, config: CaptionerConfig):
         super().__init__()
         self.config = config
-        self.encoder = CNNEncoder(config.encoder)
+        self.encoder = config.encoder.build()
 
     def encode(self, images: Tensor) -> Tensor:
         """``(B, C, H, W)`` -> regions ``(B, R, D)``."""

@@ -2,9 +2,8 @@
 
 ``blocks`` blocks of ``[conv3x3 -> BatchNorm -> ReLU] x 2 -> max-pool 2x2`` halve the image each time
 and double the channels from ``width``; the final ``(h, w)`` grid of feature vectors are the regions the
-decoder attends over ("annotation vectors", Xu et al. 2015). An ImageNet-pretrained torchvision backbone
-would give better features on photographs; it needs the optional ``torchvision`` package and its
-weights, which this encoder does not require.
+decoder attends over ("annotation vectors", Xu et al. 2015). ImageNet-pretrained backbones, which give better
+features on photographs, are in :mod:`harness.models.captioning.backbones`.
 """
 
 from __future__ import annotations
@@ -44,6 +43,9 @@ class EncoderConfig:
     def features(self) -> int:
         """Feature size of a region."""
         return self.width * 2 ** (self.blocks - 1)
+
+    def build(self) -> CNNEncoder:
+        return CNNEncoder(self)
 
 
 class CNNEncoder(nn.Module):
