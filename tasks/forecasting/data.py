@@ -77,6 +77,9 @@ class Series:
         freq: pandas offset alias of the step, e.g. ``"h"`` or ``"15min"``.
         citation: One-line citation and licence note shown in reports.
         notes: What loading changed, one sentence each (e.g. the timestamps it interpolated).
+        segments: For a file holding several series (an id column): ``(id, start, end)`` of each, the rows
+            ``[start, end)`` of ``time`` and ``values``, in the file's order; each is regular on its own, and
+            ``time`` restarts at each. ``()`` for one series.
     """
 
     name: str
@@ -86,6 +89,7 @@ class Series:
     freq: str
     citation: str = ""
     notes: tuple[str, ...] = ()
+    segments: tuple[tuple[str, int, int], ...] = ()
 
     def __len__(self) -> int:
         return len(self.time)
@@ -281,6 +285,10 @@ class CsvOptions(BaseModel):
     interpolate: bool = Field(
         False, description="fill missing timestamps and empty cells by linear interpolation (else they are an error)"
     )
+    id_column: str | None = Field(
+        None, min_length=1, description="column naming the series of each row, for a file holding several series "
+                                        "(long format, each series' rows together and in time order)"
+    )
     train_fraction: float = Field(0.7, gt=0, lt=1, description="fraction of the rows for training (split in time)")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="fraction of the rows for test; validation gets the rest")
     valid_start: str | None = Field(None, min_length=1, description="split by dates instead: validation starts here "
@@ -308,11 +316,23 @@ class CsvOptions(BaseModel):
         """The split of ``series`` in time: by ``valid_start`` / ``test_start`` when given
         (:func:`~harness_tasks.forecasting.windows.date_borders`), else by the fractions
         (:func:`~harness_tasks.forecasting.windows.ratio_borders`)."""
-        from harness_tasks.forecasting.windows import date_borders, ratio_borders
+        from harness_tasks.forecasting.windows import Borders, date_borders, ratio_borders
 
-        if self.valid_start is not None:
-            return date_borders(series.time, lookback, self.valid_start, self.test_start)
-        return ratio_borders(len(series.values), lookback, self.train_fraction, self.test_fraction)
+        def split(time: np.ndarray) -> Borders:
+            if self.valid_start is not None:
+                return date_borders(time, lookback, self.valid_start, self.test_start)
+            return ratio_borders(len(time), lookback, self.train_fraction, self.test_fraction)
+
+        if not series.segments:
+            return split(series.time)
+        parts = []
+        for name, start, end in series.segments:  # each series split in its own time, in rows of the whole array
+            try:
+                local = split(series.time[start:end])
+            except DataError as exc:
+                raise DataError(f"series '{name}' of {series.name}: {exc}") from None
+            parts.append(Borders(*((a + start, b + start) for a, b in (local.train, local.valid, local.test))))
+        return parts
 
     @field_validator("columns")
     @classmethod
@@ -346,6 +366,7 @@ def load_csv(options: CsvOptions, data_dir: Path | None) -> Series:
         time_column=options.time_column,
         columns=options.columns,
         interpolate=options.interpolate,
+        id_column=options.id_column,
         missing_hint="check the path (a relative path is read under the data directory)",
     )
 
@@ -356,6 +377,7 @@ def read_series_csv(
     time_column: str = "date",
     columns: Sequence[str] | None = None,
     interpolate: bool = False,
+    id_column: str | None = None,
     name: str | None = None,
     citation: str = "",
     missing_hint: str = "",
@@ -374,6 +396,9 @@ def read_series_csv(
         columns: Value columns to keep, in this order; ``None``: every column but the time column.
         interpolate: Fill missing timestamps and empty cells by linear interpolation instead of
             raising; each fill is recorded in the notes.
+        id_column: A column naming the series of each row: the file holds several series (long format,
+            each series' rows together and in time order, all at one frequency); ``Series.segments`` says
+            where each lies.
         name: Series name; default: the file's stem.
         citation: Citation of the series.
         missing_hint: Appended to the missing-file message (how to get the file).
@@ -391,7 +416,7 @@ def read_series_csv(
     if time_column not in header:
         raise DataError(_missing_column_message(path, "time column", time_column, header))
     if columns is None:
-        columns = [c for c in header if c != time_column]
+        columns = [c for c in header if c not in (time_column, id_column)]
         if not columns:
             raise DataError(f"{path} has only the time column '{time_column}'; a series needs a value column")
     for column in columns:
@@ -399,40 +424,96 @@ def read_series_csv(
             raise DataError(f"{path}: '{column}' is the time column and cannot also be a value column")
         if column not in header:
             raise DataError(_missing_column_message(path, "column", column, header))
-    values = _parse_numbers(frame, columns, path)
-    time = _parse_times(frame[time_column], path, time_column)
-    notes: list[str] = []
-    if time.tz is not None:
-        time = time.tz_convert(None)
-        notes.append("converted the timestamps' time-zone offsets to UTC")
-    time = time.as_unit("ns")
-    where = str(path)
-    _check_increasing(time, where, line_offset=2)
-    freq = _calendar_freq(time)
-    added = np.zeros(len(time), dtype=bool)
-    if freq is None:
-        step = _regular_step(time, where, line_offset=2)
-        time_full, values_full, added = _fill_gaps(time, values, step)
-        if added.any() and not interpolate:
-            raise DataError(f"{path} {_gap_summary(time, step)}; fix the file or set interpolate = true to fill them")
-        if added.any():
-            n = int(added.sum())
-            filled = _list_times(time_full[added])
-            notes.append(f"filled {_count(n, 'missing timestamp')} ({filled}) by linear interpolation")
-        time, values = time_full, values_full
-        freq = _freq_alias(time, step)
-    values, note = _fill_empty(values, added, columns, where, interpolate=interpolate, line_offset=2)
-    if note:
-        notes.append(note)
+    if id_column is not None:
+        return _several_series(frame, path, header, time_column, list(columns), id_column, interpolate,
+                               name or path.stem, citation)
+    time, values, freq, notes = _one_series(frame, path, time_column, list(columns), interpolate, first_line=2)
     return Series(
         name=name or path.stem,
-        time=time.to_numpy(),
+        time=time,
         values=values,
         columns=tuple(columns),
         freq=freq,
         citation=citation,
         notes=tuple(notes),
     )
+
+
+def _one_series(frame: pd.DataFrame, path: Path, time_column: str, columns: list[str], interpolate: bool, *,
+                first_line: int, label: str = "") -> tuple[np.ndarray, np.ndarray, str, list[str]]:
+    """``(time, values, freq, notes)`` of the rows of ``frame`` (file lines from ``first_line``): parsed, checked for
+    a regular step, gaps and empty cells filled or refused. ``label`` names the series in notes (several per file)."""
+    values = _parse_numbers(frame, columns, path, first_line)
+    time = _parse_times(frame[time_column], path, time_column, first_line)
+    notes: list[str] = []
+    if time.tz is not None:
+        time = time.tz_convert(None)
+        notes.append(f"{label}converted the timestamps' time-zone offsets to UTC")
+    time = time.as_unit("ns")
+    where = str(path)
+    _check_increasing(time, where, line_offset=first_line)
+    freq = _calendar_freq(time)
+    added = np.zeros(len(time), dtype=bool)
+    if freq is None:
+        step = _regular_step(time, where, line_offset=first_line)
+        time_full, values_full, added = _fill_gaps(time, values, step)
+        if added.any() and not interpolate:
+            raise DataError(f"{path} {label}{_gap_summary(time, step)}; fix the file or set interpolate = true to fill them")
+        if added.any():
+            n = int(added.sum())
+            filled = _list_times(time_full[added])
+            notes.append(f"{label}filled {_count(n, 'missing timestamp')} ({filled}) by linear interpolation")
+        time, values = time_full, values_full
+        freq = _freq_alias(time, step)
+    values, note = _fill_empty(values, added, columns, where, interpolate=interpolate, line_offset=first_line)
+    if note:
+        notes.append(f"{label}{note}")
+    return time.to_numpy(), values, freq, notes
+
+
+def _several_series(frame: pd.DataFrame, path: Path, header: list[str], time_column: str, columns: list[str],
+                    id_column: str, interpolate: bool, name: str, citation: str) -> Series:
+    """A long-format file: one series per value of ``id_column``, each series' rows together (the file sorted by id,
+    then time), every series at the same frequency."""
+    if id_column not in header:
+        raise DataError(_missing_column_message(path, "id column", id_column, header))
+    if id_column == time_column or id_column in columns:
+        raise DataError(f"{path}: the id column '{id_column}' cannot also be the time column or a value column")
+    ids = frame[id_column]
+    empty = np.flatnonzero(ids.isna().to_numpy())
+    if len(empty):
+        raise DataError(f"{path} line {empty[0] + 2}: the id column '{id_column}' is empty; every row needs a series id")
+    labels = ids.to_numpy()
+    changes = np.flatnonzero(labels[1:] != labels[:-1]) + 1
+    starts = np.concatenate([[0], changes])
+    ends = np.concatenate([changes, [len(labels)]])
+    last_line: dict[str, int] = {}
+    for a, b in zip(starts, ends):
+        if labels[a] in last_line:
+            raise DataError(f"{path} line {a + 2}: the rows of series '{labels[a]}' resume after line "
+                            f"{last_line[labels[a]]}; keep each series' rows together (sort the file by {id_column}, "
+                            f"then {time_column})")
+        last_line[labels[a]] = int(b) + 1
+    times, blocks, segments, notes, freqs = [], [], [], [], {}
+    row = 0
+    for a, b in zip(starts, ends):
+        label = str(labels[a])
+        if b - a < 2:
+            raise DataError(f"{path} line {a + 2}: series '{label}' has one row; a series needs at least two")
+        time, values, freq, found = _one_series(frame.iloc[a:b], path, time_column, columns, interpolate,
+                                                first_line=int(a) + 2, label=f"series '{label}': ")
+        freqs[label] = freq
+        times.append(time)
+        blocks.append(values)
+        segments.append((label, row, row + len(time)))
+        notes += found
+        row += len(time)
+    if len(set(freqs.values())) > 1:
+        shown = ", ".join(f"'{k}' {v}" for k, v in list(freqs.items())[:4])
+        raise DataError(f"{path}: the series step at different frequencies ({shown}); every series needs the same step")
+    return Series(name=name, time=np.concatenate(times), values=np.concatenate(blocks), columns=tuple(columns),
+                  freq=next(iter(freqs.values())), citation=citation,
+                  notes=(f"{len(segments)} series by '{id_column}'", *notes), segments=tuple(segments))
 
 
 def _read_frame(path: Path, missing_hint: str) -> pd.DataFrame:
@@ -472,7 +553,7 @@ def _missing_column_message(path: Path, kind: str, column: str, header: list[str
     return f"{path} has no {kind} '{column}'{hint_suffix(column, header)}; its columns are: {', '.join(header)}"
 
 
-def _parse_numbers(frame: pd.DataFrame, columns: Sequence[str], path: Path) -> np.ndarray:
+def _parse_numbers(frame: pd.DataFrame, columns: Sequence[str], path: Path, first_line: int = 2) -> np.ndarray:
     """Float64 values of ``columns``, with the shape of (T, C); NaN where a cell is empty.
 
     Raises:
@@ -485,18 +566,19 @@ def _parse_numbers(frame: pd.DataFrame, columns: Sequence[str], path: Path) -> n
     if bad.any():
         rows, cols = np.nonzero(bad)  # row-major: the first bad cell in file order
         raise DataError(
-            f"{path} line {rows[0] + 2} column '{columns[cols[0]]}': '{cells.iat[rows[0], cols[0]]}' is not a finite "
+            f"{path} line {rows[0] + first_line} column '{columns[cols[0]]}': '{cells.iat[rows[0], cols[0]]}' is not a finite "
             f"number ({_count(len(rows), 'such cell')} in all); values must be numbers, empty cells are missing values"
         )
     return numbers
 
 
-def _parse_times(cells: pd.Series, path: Path, column: str) -> pd.DatetimeIndex:
+def _parse_times(cells: pd.Series, path: Path, column: str, first_line: int = 2) -> pd.DatetimeIndex:
     """Timestamps of the time column; a :class:`DataError` naming the first cell that does not parse."""
     import pandas as pd
     empty = np.flatnonzero(cells.isna().to_numpy())
     if len(empty):
-        raise DataError(f"{path} line {empty[0] + 2}: the time column '{column}' is empty; every row needs a timestamp")
+        raise DataError(f"{path} line {empty[0] + first_line}: the time column '{column}' is empty; every row needs a "
+                        "timestamp")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "could not infer format": parsed one by one
         try:
@@ -506,7 +588,7 @@ def _parse_times(cells: pd.Series, path: Path, column: str) -> pd.DatetimeIndex:
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         raise DataError(
-            f"{path} line {bad[0] + 2} column '{column}': cannot parse '{cells.iloc[bad[0]]}' as a timestamp "
+            f"{path} line {bad[0] + first_line} column '{column}': cannot parse '{cells.iloc[bad[0]]}' as a timestamp "
             f"(first line: '{cells.iloc[0]}'); use one format throughout, e.g. 2016-07-01 00:00:00 (ISO 8601)"
         )
     return pd.DatetimeIndex(parsed)

@@ -114,6 +114,10 @@ class ForecastingTask(Task):
             "scaler_scale": [round(float(v), 6) for v in d.scaler.scale_],
             "citation": s.citation, "notes": list(s.notes),
         }
+        if s.segments:  # several series in one file: each one's rows and split
+            out["series_ids"] = [name for name, _, _ in s.segments]
+            out["borders"] = {name: {"train": list(p.train), "valid": list(p.valid), "test": list(p.test)}
+                              for (name, _, _), p in zip(s.segments, d.parts)}
         standard = s.name in ETT_NAMES and d.borders == ett_borders(s.name, d.lookback)  # not a CSV copy split otherwise
         reference = published(s.name, d.features, d.lookback, d.horizon) if standard else None
         if reference is not None:

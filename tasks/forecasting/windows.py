@@ -21,6 +21,7 @@ channel for ``M`` and ``MS``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -192,12 +193,14 @@ class ForecastData(Channels):
         target: The target column (the output of ``S`` and ``MS``).
         lookback: Look-back length ``L`` (input rows per window).
         horizon: Forecast horizon ``H`` (target rows per window).
-        borders: The splits' row ranges.
+        borders: The splits' row ranges (of the first series when there are several).
         input_columns: The model's input channels (``M``/``MS``: every column, the target last;
             ``S``: the target).
         output_columns: The channels forecast (``M``: the input columns; ``S``/``MS``: the target).
         scaled: The input columns standardised with ``scaler``, with the shape of (T, C_in), float32.
-        scaler: ``StandardScaler`` fit on the training rows of the input columns only.
+        scaler: ``StandardScaler`` fit on the training rows of the input columns only (of every series).
+        parts: The borders of each series of a file holding several (``Series.segments``), in rows of the
+            concatenated arrays; ``()`` for one series. No window crosses from one series into the next.
     """
 
     series: Series
@@ -210,6 +213,7 @@ class ForecastData(Channels):
     output_columns: tuple[str, ...]
     scaled: np.ndarray
     scaler: StandardScaler
+    parts: tuple[Borders, ...] = ()
 
 
     @property
@@ -224,12 +228,17 @@ class ForecastData(Channels):
         ``[s + L, s + L + H)``; the split ``[start, end)`` holds ``end - start - L - H + 1`` of them
         (ETTh1, L = H = 96: 8,449 / 2,785 / 2,785).
 
+        With several series, the windows of each series' split, series after series.
+
         Returns:
             Start rows, int64, with the shape of (N,).
         """
-        start, end = self.borders[split]
-        count = end - start - self.lookback - self.horizon + 1
-        return np.arange(start, start + max(count, 0), dtype=np.int64)
+        out = []
+        for borders in self.parts or (self.borders,):
+            start, end = borders[split]
+            count = end - start - self.lookback - self.horizon + 1
+            out.append(np.arange(start, start + max(count, 0), dtype=np.int64))
+        return np.concatenate(out)
 
     def windows(self, starts: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """Input and target windows at ``starts``, on the standardised scale.
@@ -281,7 +290,7 @@ def prepare(
     target: str,
     lookback: int,
     horizon: int,
-    borders: Borders | None = None,
+    borders: Borders | Sequence[Borders] | None = None,
 ) -> ForecastData:
     """Split, standardise and describe ``series`` for one setting.
 
@@ -292,7 +301,8 @@ def prepare(
         lookback: Look-back length ``L`` in rows.
         horizon: Forecast horizon ``H`` in rows.
         borders: The splits; ``None``: :func:`ratio_borders` (70/10/20). For ETT pass
-            :func:`ett_borders`.
+            :func:`ett_borders`. A series holding several (``series.segments``) takes one per series, in rows
+            of the whole array.
 
     Returns:
         The prepared data.
@@ -316,7 +326,11 @@ def prepare(
     n_rows = len(series.time)
     if borders is None:
         borders = ratio_borders(n_rows, lookback)
-    _check_borders(series, borders, lookback, horizon)
+    parts = (borders,) if isinstance(borders, Borders) else tuple(borders)
+    if len(parts) != max(1, len(series.segments)):
+        raise ValueError(f"{len(parts)} borders for {max(1, len(series.segments))} series")
+    for part in parts:
+        _check_borders(series, part, lookback, horizon)
 
     if features == "S":
         input_columns: tuple[str, ...] = (target,)
@@ -325,8 +339,7 @@ def prepare(
     output_columns = input_columns if features == "M" else (target,)
 
     values = series.values[:, [series.columns.index(c) for c in input_columns]]  # (T, C_in)
-    train_start, train_end = borders.train
-    scaler = StandardScaler().fit(values[train_start:train_end])
+    scaler = StandardScaler().fit(np.concatenate([values[slice(*part.train)] for part in parts]))
     scaled = scaler.transform(values).astype(np.float32)  # (T, C_in)
     return ForecastData(
         series=series,
@@ -334,11 +347,12 @@ def prepare(
         target=target,
         lookback=lookback,
         horizon=horizon,
-        borders=borders,
+        borders=parts[0],
         input_columns=input_columns,
         output_columns=output_columns,
         scaled=scaled,
         scaler=scaler,
+        parts=parts if len(parts) > 1 else (),
     )
 
 
