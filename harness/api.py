@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import BadInputError, UnknownNameError
-from harness.registry import ATTENTION, BASELINES, MODELS, PRUNERS, SAMPLERS, SCHEDULES, TASKS, TRACKERS
+from harness.registry import ATTENTION, BASELINES, DATASETS, MODELS, PRUNERS, SAMPLERS, SCHEDULES, TASKS, TRACKERS
 from harness.spec import StudySpec, load_spec
 from harness.storage import open_storage
 
@@ -347,11 +347,19 @@ def catalogue() -> dict[str, list[tuple[str, str]]]:
     """
     out: dict[str, list[tuple[str, str]]] = {}
     out["tasks"] = [(n, TASKS.get(n).summary) for n in TASKS.names()]
-    out["datasets"] = [(f"{t}/{d}", info.summary) for t in TASKS.names() for d, info in TASKS.get(t).datasets().items()]
+    out["datasets"] = []
+    for t in TASKS.names():  # a task's own datasets, then its plugins' (summaries read from their source, not imported)
+        own = TASKS.get(t).built_in_datasets()
+        out["datasets"] += [(f"{t}/{d}", info.summary) for d, info in own.items()]
+        out["datasets"] += [(f"{t}/{key.split('.', 1)[1]}", DATASETS.summary(key)) for key in DATASETS.names(f"{t}.*")
+                            if key.split(".", 1)[1] not in own]
     out["models"] = [(n.replace(".", "/", 1), MODELS.summary(n)) for n in MODELS.names()]  # task/family
     out["attention types"] = [(n, ATTENTION.summary(n)) for n in ATTENTION.names()]
     schedules = []
     for name in SCHEDULES.names():
+        if not SCHEDULES.loaded(name):  # a plugin's: its summary from its source, the plugin not imported
+            schedules.append((name, SCHEDULES.summary(name)))
+            continue
         s = SCHEDULES.get(name)
         params = ", ".join(p.name for p in s.params)
         schedules.append((name, f"{s.summary} [per {s.interval}{'; ' + params if params else ''}]"))

@@ -31,6 +31,7 @@ class Entry:
     name: str
     target: Any
     summary: str = ""
+    entry_point: bool = False  # added from an installed distribution's entry point (a plugin, or a task's own)
 
     def load(self) -> Any:
         if isinstance(self.target, str):
@@ -87,7 +88,7 @@ class Registry(Generic[T]):
             importlib.import_module(module)
         for ep in entry_points(group=self.group) if self.group else ():
             if ep.name not in self._entries:
-                self._entries[ep.name] = Entry(ep.name, ep.value)
+                self._entries[ep.name] = Entry(ep.name, ep.value, entry_point=True)
 
     def get(self, name: str) -> T:
         """Return the entry registered under ``name``, importing it if needed.
@@ -127,6 +128,16 @@ class Registry(Generic[T]):
                 entry.summary = _first_line(entry.target.__doc__ if isinstance(entry.target, type | Callable) else None)
         return entry.summary
 
+    def registered_in_code(self) -> list[str]:
+        """The names registered by the modules of :attr:`modules` (the harness's catalogue), not by entry points."""
+        return [n for n in self.names() if not self._entries[n].entry_point]
+
+    def loaded(self, name: str) -> bool:
+        """Whether ``name``'s target is imported already (built-ins registered as objects); a plugin's lazy entry is
+        not until something uses it."""
+        self.check(name)
+        return not isinstance(self._entries[name].target, str)
+
     def __contains__(self, name: object) -> bool:
         self._load_plugins()
         return name in self._entries
@@ -164,7 +175,25 @@ def _source_summary(target: str) -> str:
             doc = ast.get_docstring(node)
             if doc:
                 return _first_line(doc)
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            said = _constructor_summary(node.value)
+            if said:
+                return said
     return _first_line(ast.get_docstring(tree))
+
+
+def _constructor_summary(value) -> str:
+    """The summary given to a module-level instance's constructor, read from the source: its ``summary=`` keyword,
+    else its second positional argument (``Schedule("halving", "halve the rate every epoch", ...)``,
+    ``DatasetInfo(name, summary, ...)``), when that is a string literal."""
+    import ast
+
+    if not isinstance(value, ast.Call):
+        return ""
+    given = [k.value for k in value.keywords if k.arg == "summary"] or value.args[1:2]
+    if given and isinstance(given[0], ast.Constant) and isinstance(given[0].value, str):
+        return _first_line(given[0].value)
+    return ""
 
 
 Factory = Callable[..., Any]

@@ -155,7 +155,13 @@ class Task(ABC):
     @classmethod
     @abstractmethod
     def datasets(cls) -> dict[str, DatasetInfo]:
-        """The datasets this task can load, by name."""
+        """The datasets this task can load, by name: its own and those plugins add (:func:`plugin_datasets`)."""
+
+    @classmethod
+    def built_in_datasets(cls) -> dict[str, DatasetInfo]:
+        """The task's own datasets only, which ``harness list`` shows without importing any plugin. Default:
+        :meth:`datasets`."""
+        return cls.datasets()
 
     @classmethod
     @abstractmethod

@@ -160,6 +160,21 @@ def harness_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeou
                           text=True, timeout=timeout)
 
 
+def harness_clis(*commands: tuple[str, ...], cwd: Path, env: dict[str, str] | None = None, timeout: float = 300):
+    """Run several ``python -m harness ARGS`` subprocesses at once (independent commands: their start-up, mostly
+    imports, overlaps); return their CompletedProcesses in order."""
+    import subprocess
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=cwd, env=harness_env(env),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for args in commands]
+    done = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=timeout)
+        done.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    return done
+
+
 @pytest.fixture(scope="session")
 def tiny_study(tmp_path_factory) -> dict:
     """A finished tiny study in a real SQLite file, run once per session through the real CLI."""

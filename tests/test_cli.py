@@ -21,7 +21,7 @@ import pytest
 
 from harness.schedules import Horizon, lr_trace
 from harness.storage import get_series
-from tests.conftest import REPO_ROOT, harness_cli, write_tiny_spec
+from tests.conftest import REPO_ROOT, harness_cli, harness_clis, write_tiny_spec
 
 
 def digest(path: Path) -> str:
@@ -316,16 +316,16 @@ def test_bad_settings_exit_2_with_one_line(setting, fragment, tmp_path):
 
 def test_json_output_of_studies_list_report_and_run_study(tiny_study, tmp_path):
     url = tiny_study["storage"]
-    studies = json.loads(harness_cli("studies", "--storage", url, "--json", cwd=tmp_path).stdout)
-    assert [s["name"] for s in studies] == ["tiny"] and studies[0]["states"]["complete"] >= 1
-    listed = json.loads(harness_cli("list", "attention", "--json", cwd=tmp_path).stdout)
-    assert "additive" in [row["name"] for row in listed["attention types"]]
-    report = json.loads(harness_cli("report", "tiny", "--storage", url, "--out", str(tmp_path / "r.md"), "--json",
-                                    cwd=tmp_path).stdout)
-    assert report["report"] == str(tmp_path / "r.md") and (tmp_path / "r.md").is_file()
     copy = tmp_path / "copy.db"
     shutil.copy(tiny_study["db"], copy)
-    run = harness_cli("run-study", str(tiny_study["spec"]), "--storage", f"sqlite:///{copy}", "--json", cwd=tmp_path)
+    studies, listed, report, run = harness_clis(
+        ("studies", "--storage", url, "--json"), ("list", "attention", "--json"),
+        ("report", "tiny", "--storage", url, "--out", str(tmp_path / "r.md"), "--json"),
+        ("run-study", str(tiny_study["spec"]), "--storage", f"sqlite:///{copy}", "--json"), cwd=tmp_path)
+    studies, listed, report = json.loads(studies.stdout), json.loads(listed.stdout), json.loads(report.stdout)
+    assert [s["name"] for s in studies] == ["tiny"] and studies[0]["states"]["complete"] >= 1
+    assert "additive" in [row["name"] for row in listed["attention types"]]
+    assert report["report"] == str(tmp_path / "r.md") and (tmp_path / "r.md").is_file()
     summary = json.loads(run.stdout)  # stdout holds only the JSON document
     assert run.returncode == 0 and summary["study_name"] == "tiny" and summary["ran"] == 0
     assert summary["finished"] == summary["target"] == 3 and "test_metrics" in summary

@@ -73,7 +73,11 @@ class ForecastingTask(Task):
 
     @classmethod
     def datasets(cls) -> dict[str, DatasetInfo]:
-        return {name: info.with_options(Protocol) for name, info in {**DATASETS, **plugin_datasets(cls.name)}.items()}
+        return {**cls.built_in_datasets(), **{n: i.with_options(Protocol) for n, i in plugin_datasets(cls.name).items()}}
+
+    @classmethod
+    def built_in_datasets(cls) -> dict[str, DatasetInfo]:
+        return {name: info.with_options(Protocol) for name, info in DATASETS.items()}
 
     @classmethod
     def space(cls) -> list[Group]:

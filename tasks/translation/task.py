@@ -100,7 +100,11 @@ class TranslationTask(Task):
 
     @classmethod
     def datasets(cls) -> dict[str, DatasetInfo]:
-        return {name: info.with_options(Preprocessing) for name, info in {**DATASETS, **plugin_datasets(cls.name)}.items()}
+        return {**cls.built_in_datasets(), **{n: i.with_options(Preprocessing) for n, i in plugin_datasets(cls.name).items()}}
+
+    @classmethod
+    def built_in_datasets(cls) -> dict[str, DatasetInfo]:
+        return {name: info.with_options(Preprocessing) for name, info in DATASETS.items()}
 
     @classmethod
     def space(cls) -> list[Group]:

@@ -14,7 +14,7 @@ import uuid
 import optuna
 import pytest
 
-from tests.conftest import harness_cli, write_tiny_spec
+from tests.conftest import harness_cli, harness_clis, write_tiny_spec
 
 SERVER = os.environ.get("HARNESS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 START_HINT = "start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
@@ -66,11 +66,11 @@ def test_passwords_never_reach_output_or_storage(scratch, tmp_path):
     spec = write_tiny_spec(tmp_path, "pw", n_trials=1)
     run = harness_cli("run-study", str(spec), "--storage", with_password, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    report = harness_cli("report", "pw", "--storage", with_password, "--out", str(tmp_path / "pw.md"), cwd=tmp_path)
-    export = harness_cli("export", "pw", "--storage", with_password, "--out", str(tmp_path / "pw.csv"), cwd=tmp_path)
-    studies = harness_cli("studies", "--storage", with_password, cwd=tmp_path)
-    unreachable = harness_cli("run-study", str(spec), "--storage",
-                              f"postgresql://postgres:{secret}@127.0.0.1:1/none", cwd=tmp_path)
+    report, export, studies, unreachable = harness_clis(
+        ("report", "pw", "--storage", with_password, "--out", str(tmp_path / "pw.md")),
+        ("export", "pw", "--storage", with_password, "--out", str(tmp_path / "pw.csv")),
+        ("studies", "--storage", with_password),
+        ("run-study", str(spec), "--storage", f"postgresql://postgres:{secret}@127.0.0.1:1/none"), cwd=tmp_path)
     assert unreachable.returncode == 2 and "***" in unreachable.stderr
     texts = [run.stdout, run.stderr, report.stdout, export.stdout, studies.stdout, unreachable.stderr,
              (tmp_path / "pw.md").read_text(), (tmp_path / "pw.csv").read_text()]
