@@ -46,6 +46,7 @@ bench: setup
 	$(BIN)/python benchmarks/workers.py
 	$(BIN)/python benchmarks/shared_machine.py
 	$(BIN)/python benchmarks/data_memory.py --data-dir $(DATA_DIR)
+	$(BIN)/python benchmarks/frozen_encoder.py --data-dir $(DATA_DIR)
 	$(BIN)/python benchmarks/storage.py
 	$(BIN)/python benchmarks/search_efficiency.py --data-dir $(DATA_DIR)
 
