@@ -66,7 +66,7 @@ def open_store(location: str | Path | None, storage: str, *, create: bool):
         if not create:
             raise StorageError(f"no artifact store at '{path}'; pass --artifacts DIR (the folder the study kept its models in)")
         try:
-            path.mkdir(parents=True)
+            path.mkdir(parents=True, exist_ok=True)  # another process on the same storage may create it first
         except OSError as exc:
             raise StorageError(f"cannot create the artifact store '{path}': {exc.strerror}") from None
     return FileSystemArtifactStore(str(path.resolve()))  # absolute and normalised ('//tmp' -> '/tmp'), as Optuna checks

@@ -115,8 +115,10 @@ class SearchSpace:
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
         """Suggest every active parameter through ``trial``; return the whole configuration.
 
-        Parameters that are neither searched by default nor named in the spec take their default value
-        and do not appear in ``trial.params`` (the configuration holds them all).
+        Parameters that are neither searched by default nor named in the spec take their default value, and those
+        the spec fixes to one value take it; neither appears in ``trial.params`` (the configuration holds them all),
+        so optuna-dashboard shows only what was searched. Optuna never asks a sampler for a single-valued
+        distribution, so leaving them out changes no sampled value.
         """
         config: dict[str, Any] = {}
         for group in self.groups:
@@ -129,6 +131,9 @@ class SearchSpace:
                 if domain is None:
                     if param.default is not None:
                         config[param.name] = param.default
+                    continue
+                if domain.fixed:  # one value (the spec fixed it): in the configuration, not a trial parameter
+                    config[param.name] = domain.choices[0] if domain.choices is not None else domain.low
                     continue
                 config[param.name] = _suggest(trial, param.name, domain)
         return config

@@ -102,8 +102,9 @@ def test_every_arm_gets_the_same_inner_budget(bench):
             spec = study.user_attrs["spec"]
             assert spec["sampler"]["name"] == "random" and spec["budget"]["max_epochs"] == 2
             attention, schedule = arm.split("-")
-            assert {t.params["attention"] for t in study.trials} == {attention}
-            assert {t.params["schedule"] for t in study.trials} == {schedule}
+            configs = [t.user_attrs["config"] for t in study.trials]
+            assert {c["attention"] for c in configs} == {attention} and {c["schedule"] for c in configs} == {schedule}
+            assert not {"attention", "schedule"} & {p for t in study.trials for p in t.params}  # fixed: not searched
 
 
 def test_resume_after_a_kill_completes_each_seed_once(bench):
