@@ -111,3 +111,21 @@ def test_a_frozen_encoder_computes_each_image_s_regions_once(tmp_path, monkeypat
     cache.max_bytes = first[0].numel() * 4 * 2
     encoder(images)
     assert len(cache._store) == 2 and cache.bytes <= cache.max_bytes
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("precision", [torch.float32, torch.bfloat16])
+def test_a_frozen_encoder_runs_on_cuda_without_the_cache(monkeypatch, precision):
+    """On a GPU the backbone runs on every batch (the cache is for the CPU), under autocast too."""
+    import harness.models.captioning.backbones as backbones
+
+    cache = FeatureCache()
+    monkeypatch.setattr(backbones, "FEATURES", cache)
+    device = torch.device("cuda")
+    encoder = PretrainedEncoderConfig("efficientnet_lite0", 3, 128, 128, stride=16).build().to(device).train()
+    images = torch.randn(4, 3, 128, 128, device=device)
+    with torch.autocast("cuda", dtype=precision, enabled=precision != torch.float32):
+        regions = encoder(images)
+    assert regions.device.type == "cuda" and regions.shape == (4, 64, 112) and torch.isfinite(regions.float()).all()
+    assert cache.misses == cache.hits == 0

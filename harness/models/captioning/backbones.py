@@ -263,16 +263,17 @@ class PretrainedEncoder(nn.Module):
         if self.frozen:
             self.net.requires_grad_(False)
         # data-normalised x -> backbone-normalised: x * scale + shift, per channel (a single channel repeated)
-        mean_b, std_b = (torch.tensor(v, dtype=torch.float32) for v in info.normalisation)
-        mean_d = torch.tensor(config.data_mean, dtype=torch.float32).expand(3)
-        std_d = torch.tensor(config.data_std, dtype=torch.float32).expand(3)
+        cpu = torch.device("cpu")  # built on the CPU, like every module; .to(device) moves the buffers
+        mean_b, std_b = (torch.tensor(v, dtype=torch.float32, device=cpu) for v in info.normalisation)
+        mean_d = torch.tensor(config.data_mean, dtype=torch.float32, device=cpu).expand(3)
+        std_d = torch.tensor(config.data_std, dtype=torch.float32, device=cpu).expand(3)
         self.register_buffer("scale", (std_d / std_b).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("shift", ((mean_d - mean_b) / std_b).view(1, 3, 1, 1), persistent=False)
         self._features = _lite_features if config.name.startswith("efficientnet") else _resnet_features
         was_training = self.net.training
         self.net.eval()  # no batch-norm update and no random draw: the seeded weights built after this stay the same
         with torch.no_grad():
-            probe = self._features(self.net, torch.zeros(1, 3, config.height, config.width_px), config.stride)
+            probe = self._features(self.net, torch.zeros(1, 3, config.height, config.width_px, device=cpu), config.stride)
         self.net.train(was_training and not self.frozen)
         self._grid = (int(probe.shape[2]), int(probe.shape[3]))  # each backbone pads its own way: measured, not computed
 
