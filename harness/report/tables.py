@@ -439,12 +439,22 @@ def published_differences(data: StudyData) -> list[str]:
     """How this study's setting differs from the published one's (``[]`` when it matches).
 
     The task stores what the published figures need (``data.published``): ``min_train`` (a data fact and
-    its least value, e.g. all 29,000 training pairs), ``max_epochs``, and ``differences`` that always hold
-    (an ImageNet-pretrained encoder, another tokenisation).
+    its least value, e.g. all 29,000 training pairs), ``max_epochs``, ``config`` (parameter -> ``[published value,
+    how to say it]``, compared with the tested configuration, else the best trial's: the image encoder), and
+    ``differences`` that always hold (another tokenisation).
     """
     reference = (data.attrs.get("data") or {}).get("published") or {}
     facts = data.attrs.get("data") or {}
     out = list(reference.get("differences") or [])
+    if reference.get("config"):
+        tested = (data.attrs.get("test_result") or {}).get("trial")
+        record = next((t for t in data.trials if t.number == tested), None)
+        if record is None and data.complete():
+            record = (max if data.maximize else min)(data.complete(), key=lambda t: t.value)
+        for key, (value, said) in reference["config"].items():
+            have = record.config.get(key) if record is not None else None
+            if have != value:
+                out.append(f"{key} {have if have is not None else '?'} here, {said} published")
     need = reference.get("min_train")
     if need:
         key, least = need

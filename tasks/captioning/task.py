@@ -32,8 +32,7 @@ SHOW_ATTEND_TELL_FLICKR8K = {
     "setting": "Flickr8k test split (Karpathy), full 6,000 training images, ImageNet-pretrained VGG encoder",
     "metrics": ["bleu1", "bleu2", "bleu3", "bleu4"],
     "min_train": ["train_images", 6000],
-    "differences": ["Show, Attend and Tell encodes images with an ImageNet-pretrained VGG; the encoder here is a CNN "
-                    "trained from scratch"],
+    "config": {"encoder": ["vgg", "an ImageNet-pretrained VGG (Simonyan & Zisserman 2015), 14 x 14 regions"]},
     "rows": [{"model": "Show, Attend and Tell, soft attention", "bleu1": 67.0, "bleu2": 44.8, "bleu3": 29.9, "bleu4": 19.5},
              {"model": "Show, Attend and Tell, hard attention", "bleu1": 67.0, "bleu2": 45.7, "bleu3": 31.4, "bleu4": 21.3}],
     "note": "published figures, not reruns",

@@ -47,3 +47,21 @@ def test_another_setting_shows_the_published_rows_only_with_the_differences(stud
     assert published_differences(data) == ["train pairs 9997 here, 28,500 or more published", "6 epochs here, 10 published"]
     rows = published_table(data).values.tolist()
     assert [r[0] for r in rows] == ["GRU encoder-decoder + Bahdanau attention", "Transformer, 3+3 layers, d=256"]
+
+
+def test_a_published_configuration_is_compared_with_the_tested_one(tmp_path):
+    """Show, Attend and Tell used an ImageNet-pretrained VGG: the difference names the encoder the tested trial used."""
+    from harness_tasks.captioning.task import SHOW_ATTEND_TELL_FLICKR8K
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name="c", storage=url, direction="maximize")
+    for value, encoder in ((12.0, "cnn"), (16.0, "efficientnet_lite0")):
+        study.add_trial(optuna.trial.create_trial(value=value, params={}, distributions={},
+                                                  user_attrs={"config": {"encoder": encoder}, "seed": 0}))
+    study.set_user_attr("metric", "bleu4")
+    study.set_user_attr("data", {"train_images": 6000, "published": SHOW_ATTEND_TELL_FLICKR8K})
+    assert published_differences(load_study_data("c", url)) == [
+        "encoder efficientnet_lite0 here, an ImageNet-pretrained VGG (Simonyan & Zisserman 2015), 14 x 14 regions published"]
+    study.set_user_attr("test_result", {"trial": 0, "metrics": {"bleu4": 10.0}})  # the tested trial decides
+    assert published_differences(load_study_data("c", url))[0].startswith("encoder cnn here")
