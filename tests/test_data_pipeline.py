@@ -57,7 +57,7 @@ def spec_with(task: str, dataset: dict):
 
 
 @pytest.mark.parametrize("task,dataset,reference,batch_size", [
-    ("translation", {**TINY["translation"], "train_size": 300}, reference_translation, 16),
+    ("translation", {**TINY["translation"], "train_size": 300, "batches": "bucketed"}, reference_translation, 16),
     ("forecasting", TINY["forecasting"], reference_forecasting, 64),
     ("captioning", {**TINY["captioning"], "train_size": 60, "augment_shift": 2}, reference_captioning, 32),
 ])
@@ -71,8 +71,18 @@ def test_the_loader_yields_the_batches_of_the_list_it_replaced(task, dataset, re
         assert all(same(g, e) for g, e in zip(got, expected))
 
 
-def test_bucketing_keeps_every_pair_once_and_pads_little():
+def test_translation_batches_are_random_by_default():
+    """Consecutive slices of one random permutation per epoch (bucketing by length cost Multi30k 4.4 chrF after 4
+    epochs in a controlled run, so it is opt-in)."""
     task, data = load_data(spec_with("translation", {**TINY["translation"], "train_size": 300}), resolve_data_dir(None))
+    loader = train_loader(task, data, 16, torch.Generator(device="cpu").manual_seed(0))
+    expected = torch.randperm(len(data.train), generator=torch.Generator(device="cpu").manual_seed(0)).tolist()
+    assert [i for batch in loader.batch_sampler for i in batch] == expected
+
+
+def test_bucketing_keeps_every_pair_once_and_pads_little():
+    task, data = load_data(spec_with("translation", {**TINY["translation"], "train_size": 300, "batches": "bucketed"}),
+                           resolve_data_dir(None))
     loader = train_loader(task, data, 16, torch.Generator(device="cpu").manual_seed(0))
     sampler = loader.batch_sampler
     indices = [i for batch in sampler for i in batch]

@@ -48,12 +48,17 @@ class Preprocessing(BaseModel):
         tokenizer: SentencePiece model type, ``unigram`` (Kudo 2018) or ``bpe`` (Sennrich et al. 2016).
         max_len: Longest sequence in subword tokens; longer training pairs are dropped, longer
             evaluation sources truncated.
+        batches: ``random`` (the default): each epoch's batches are consecutive slices of a random permutation;
+            ``bucketed``: pairs of similar source length batched together (:class:`BucketBatches`), less padding
+            but worse translations at small budgets: on 10,000 Multi30k pairs, GRU + dot attention, one seed,
+            validation chrF 30.08 bucketed against 34.48 random after 4 epochs.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     vocab_size: int = Field(8000, ge=16, le=64000)
     tokenizer: Literal["unigram", "bpe"] = "unigram"
     max_len: int = Field(64, ge=4, le=1024)
+    batches: Literal["random", "bucketed"] = "random"
 
 
 @dataclass
@@ -80,6 +85,8 @@ class TranslationData:
     length_ratio: float = 1.0
     #: The raw target sentence of each pair of ``train`` (same subset, filter and order), for the baselines.
     train_targets: list[str] = field(default_factory=list)
+    #: How training batches are drawn (``Preprocessing.batches``).
+    batches: str = "random"
 
     def decode_limit(self, src_len: int) -> int:
         """Longest greedy output for a source of ``src_len`` tokens: 1.5 x the training target/source
@@ -130,7 +137,7 @@ class TranslationTask(Task):
         ratio = sum(len(t) for _, t in pairs) / max(1, sum(len(s) for s, _ in pairs))
         return TranslationData(corpus, src_tok, tgt_tok, pairs, self._split(valid, src_tok, tgt_tok, L),
                                self._split(corpus.test, src_tok, tgt_tok, L), L, len(train) - len(pairs), ratio,
-                               train_targets=[raw for _, _, raw in kept])
+                               train_targets=[raw for _, _, raw in kept], batches=options.batches)
 
     @staticmethod
     def _split(examples: list[Example], src_tok: SubwordTokenizer, tgt_tok: SubwordTokenizer, L: int) -> Split:
@@ -158,8 +165,13 @@ class TranslationTask(Task):
         }
 
     def train_data(self, data: TranslationData, batch_size: int, generator: Any) -> TrainData:
-        """The training pairs, length-bucketed batches (:class:`BucketBatches`), :func:`collate`."""
-        return TrainData(data.train, BucketBatches([len(s) for s, _ in data.train], batch_size, generator), collate)
+        """The training pairs in random batches (``ShuffledBatches``), or length-bucketed ones (:class:`BucketBatches`)
+        with ``[dataset] batches = "bucketed"``; :func:`collate`."""
+        from harness.data import ShuffledBatches
+
+        if data.batches == "bucketed":
+            return TrainData(data.train, BucketBatches([len(s) for s, _ in data.train], batch_size, generator), collate)
+        return TrainData(data.train, ShuffledBatches(len(data.train), batch_size, generator), collate)
 
     # -- the kept model ---------------------------------------------------------------------------
     input_kind: ClassVar[str] = "a UTF-8 text file, one source sentence per line"
