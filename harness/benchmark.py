@@ -296,7 +296,7 @@ def _seed_run(parent, plan: Plan, name: str, arm: Arm, inner: InnerBest, k: int)
     (:mod:`harness.resume`)."""
     from optuna.trial import TrialState
 
-    from harness.storage import put_output
+    from harness.storage import PendingTrial, put_output
     from harness.study.evaluate import Untested, retrain_and_test
 
     config = inner.trial.user_attrs["config"]
@@ -324,15 +324,13 @@ def _seed_run(parent, plan: Plan, name: str, arm: Arm, inner: InnerBest, k: int)
         attrs.update(valid=tested.valid(plan.task.metrics),
                      test={m: (v if math.isfinite(v) else None) for m, v in tested.metrics.items()})
         kept = _save_if_best_seed(parent, plan, kept_key, tested.model, config, fit.value)
-    trial = parent.ask()  # from here to tell() nothing slow: a killed process should leave no running trial
-    for key, value in attrs.items():
-        trial.set_user_attr(key, value)
+    trial = PendingTrial(dict(attrs))  # stored finished, in one write: a killed process leaves no running trial
     if fit is not None:
         put_series(trial, "history", fit.history)
     if "fail_reason" in attrs:
-        return parent.tell(trial, state=TrialState.FAIL)
+        return trial.add_to(parent, TrialState.FAIL)
     put_output(trial, "test", tested.outputs)
-    done = parent.tell(trial, tested.fit.value)
+    done = trial.add_to(parent, TrialState.COMPLETE, tested.fit.value)
     if kept is not None:
         from harness.artifacts import record
 

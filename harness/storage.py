@@ -236,7 +236,7 @@ def get_series(user_attrs: dict[str, Any], key: str) -> list[Any] | None:
 # -- stored outputs (predictions and references) --------------------------------------------------
 def put_output(owner: Any, key: str, obj: Any) -> int:
     """Store ``obj`` (see :mod:`harness.outputs`) as system attributes ``outputs:<key>.parts``,
-    ``outputs:<key>.0``, ... of ``owner``: an ``optuna.Study``, or a running ``optuna.Trial``.
+    ``outputs:<key>.0``, ... of ``owner``: an ``optuna.Study``, a running ``optuna.Trial`` or a :class:`PendingTrial`.
 
     Returns:
         Characters stored (the packed size, about 4/3 of the compressed bytes).
@@ -281,9 +281,38 @@ def trial_system_attrs(trial: Any) -> dict[str, Any]:
     return trial.storage.get_trial_system_attrs(trial._trial_id)
 
 
-def _system_attr_setter(owner: Any) -> tuple[Any, int]:
+class PendingTrial:
+    """A trial's attributes gathered before it exists in the storage: :func:`put_series` and :func:`put_output` write
+    into it as into a running trial, and :meth:`add_to` stores it finished, in one write (Optuna's
+    ``create_new_trial`` with a template), so a process killed before that leaves no running trial behind.
+
+    Args:
+        user_attrs: User attributes to start from.
+    """
+
+    def __init__(self, user_attrs: dict[str, Any] | None = None):
+        self.user_attrs: dict[str, Any] = dict(user_attrs or {})
+        self.system_attrs: dict[str, Any] = {}
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self.user_attrs[key] = value
+
+    def add_to(self, study: Any, state: Any, value: float | None = None) -> Any:
+        """Store the trial in ``study`` with ``state`` (``COMPLETE`` with ``value``, or ``FAIL``); the stored
+        ``FrozenTrial`` (with its number)."""
+        import optuna
+
+        template = optuna.trial.create_trial(state=state, value=value, user_attrs=self.user_attrs,
+                                             system_attrs=self.system_attrs)
+        trial_id = study._storage.create_new_trial(study._study_id, template_trial=template)
+        return study._storage.get_trial(trial_id)
+
+
+def _system_attr_setter(owner: Any) -> tuple[Any, int | None]:
     import optuna
 
+    if isinstance(owner, PendingTrial):
+        return (lambda _, key, value: owner.system_attrs.__setitem__(key, value)), None
     if isinstance(owner, optuna.Study):
         return owner._storage.set_study_system_attr, owner._study_id
     return owner.storage.set_trial_system_attr, owner._trial_id
