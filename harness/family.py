@@ -5,8 +5,8 @@ searched only while ``model = <name>``) and builds the module for a trial's conf
 :data:`harness.registry.MODELS` under ``<task>.<name>`` through the ``harness.models`` entry-point group: the
 built-in ones from this project's ``pyproject.toml``, a plugin's from its own, in exactly the same way. A task
 searches its built-in families (:attr:`harness.task.Task.model_families`, in that order) and then every installed
-plugin family of that task (sorted by name); :func:`model_param` and :func:`family_groups` build its part of the
-search space and :func:`build` builds a configuration, so no task branches on family names.
+plugin family of that task (sorted by name); :func:`family_groups` builds its part of the search space and
+:func:`build` builds a configuration, so no task branches on family names.
 
 Adding a family to a task keeps the draws of its built-in families: a plugin's groups come after them and are
 inactive unless ``model`` is the plugin's, and a study stores the ``model`` choices it was created with
@@ -103,18 +103,15 @@ def build(task_name: str, config: dict[str, Any], data: Any) -> nn.Module:
     return get(task_name, config["model"]).build(config, data)
 
 
-def model_param(task: Any, default: str, help: str) -> Param:
-    """The task's ``model`` parameter: a categorical over :func:`family_names`, searched over all of them unless
-    the spec says otherwise (``[search] model = "rnn"``)."""
+def family_groups(task: Any, default: str, help: str) -> list[Group]:
+    """The task's part of the search space that chooses and shapes the model: first the ``model`` parameter, a
+    categorical over :func:`family_names` (searched over all of them unless the spec says otherwise, ``[search] model
+    = "rnn"``; ``default`` and ``help`` describe it), then every family's own groups (:meth:`Family.groups`) in that
+    order, each active only while ``model`` names its family."""
     names = family_names(task)
-    return Param("model", "categorical", default, Domain("categorical", choices=names), choices=names, help=help)
-
-
-def family_groups(task: Any) -> list[Group]:
-    """Every family's own groups (:meth:`Family.groups`) in :func:`family_names` order, each active only while
-    ``model`` names its family."""
-    out = []
-    for name in family_names(task):
+    model = Param("model", "categorical", default, Domain("categorical", choices=names), choices=names, help=help)
+    out = [Group((model,))]
+    for name in names:
         selected = _selects(name)
         for group in get(task.name, name).groups():
             when = selected if group.when is None else _both(selected, group.when)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from harness.family import family_groups, model_param
+from harness.family import family_groups
 from harness.model_params import DROPOUT, HIDDEN_SIZE, TRANSFORMER_LAYERS
 from harness.params import Domain, Param
 from harness.task import Group
@@ -41,9 +41,8 @@ def groups(task: Any) -> list[Group]:
     """Decoder family first, each family's own parameters while it is chosen (the LSTM's attention, gate and penalty;
     the Transformer's layers and heads), then the encoder and sizes they share."""
     return [
-        Group((model_param(task, "show_attend_tell",
-                           "decoder family: LSTM with soft attention (Xu et al. 2015), Transformer decoder, or a plugin's"),)),
-        *family_groups(task),
+        *family_groups(task, "show_attend_tell",
+                       "decoder family: LSTM with soft attention (Xu et al. 2015), Transformer decoder, or a plugin's"),
         Group((ENCODER,)),
         Group((ENCODER_WIDTH, ENCODER_BLOCKS), lambda c: c.get("encoder") == "cnn", "encoder = cnn"),
         Group((ENCODER_WEIGHTS, FREEZE_ENCODER, ENCODER_STRIDE), lambda c: c.get("encoder") != "cnn", "encoder != cnn"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from harness.family import family_groups, model_param
+from harness.family import family_groups
 from harness.model_params import DROPOUT, HIDDEN_SIZE, INPUT_FEEDING, TRANSFORMER_LAYERS
 from harness.params import Domain, Param
 from harness.task import Group
@@ -31,7 +31,6 @@ def groups(task: Any) -> list[Group]:
     """Model family first, then each family's own parameters while it is chosen, then the sizes every family but
     DLinear shares."""
     return [
-        Group((model_param(task, "dlinear", "forecaster family"),)),
-        *family_groups(task),
+        *family_groups(task, "dlinear", "forecaster family"),
         Group((FORECAST_HIDDEN, DROPOUT, REVIN), lambda c: c.get("model") != "dlinear", "model != dlinear"),
     ]

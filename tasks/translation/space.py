@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.family import family_groups, model_param
+from harness.family import family_groups
 from harness.model_params import DROPOUT, HEADS, HIDDEN_SIZE
 from harness.task import Group
 
@@ -16,8 +16,7 @@ def groups(task: Any) -> list[Group]:
     """Model family first; each family's own parameters (the RNN's attention and cell, the Transformer's layers and
     heads) while it is chosen; the shared sizes; heads where multi-head attention runs."""
     return [
-        Group((model_param(task, "rnn", "model family: RNN encoder-decoder with attention, Transformer, or a plugin's"),)),
-        *family_groups(task),
+        *family_groups(task, "rnn", "model family: RNN encoder-decoder with attention, Transformer, or a plugin's"),
         Group((HIDDEN_SIZE, DROPOUT)),
         Group((HEADS,), lambda c: c.get("attention") == "multihead", "attention = multihead"),
     ]
