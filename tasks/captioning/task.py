@@ -134,11 +134,9 @@ class CaptioningTask(Task):
         for encoder in (e for e in asked("encoder") if e != "cnn"):
             info = BACKBONES[encoder]
             try:
-                info.build()  # the architecture's package
+                info.check()
                 for weights in asked("encoder_weights"):
-                    path = info.default_weights() if weights == "default" else None if weights == "none" else Path(weights)
-                    if path is not None and not path.expanduser().is_file():
-                        raise BadInputError(f"encoder_weights: no file {path} (encoder '{encoder}')")
+                    info.weights_file(weights)
             except BadInputError as exc:
                 raise SpecError(f"{where} {exc}") from None
 
@@ -280,20 +278,24 @@ class CaptioningTask(Task):
         Raises:
             ValueError: a different number of captions and images.
         """
-        return {metric: cls.score_one(references, outputs, metric) for metric in ("bleu1", "bleu2", "bleu3", "bleu4", "exact")}
+        return cls._scores(references, outputs, ("bleu1", "bleu2", "bleu3", "bleu4", "exact"))
 
     @classmethod
     def score_one(cls, references: dict[str, Any], outputs: dict[str, list[str]], metric: str) -> float:
         """One metric of :meth:`score`, computed alone."""
+        return cls._scores(references, outputs, (metric,))[metric]
+
+    @classmethod
+    def _scores(cls, references: dict[str, Any], outputs: dict[str, list[str]], metrics: tuple[str, ...]) -> dict[str, float]:
         from sacrebleu.metrics import BLEU
 
         hyps, refs = list(outputs["captions"]), references["references"]
         if len(hyps) != len(refs) or not hyps:
             raise ValueError(f"{len(hyps)} captions for {len(refs)} images")
-        if metric == "exact":
-            return 100.0 * sum(h in set(r) for h, r in zip(hyps, refs)) / len(hyps)
-        order = {"bleu1": 1, "bleu2": 2, "bleu3": 3, "bleu4": 4}[metric]
-        return BLEU(tokenize="none", max_ngram_order=order).corpus_score(hyps, reference_streams(refs)).score
+        streams = reference_streams(refs)
+        return {m: 100.0 * sum(h in set(r) for h, r in zip(hyps, refs)) / len(hyps) if m == "exact"
+                else BLEU(tokenize="none", max_ngram_order=int(m.removeprefix("bleu"))).corpus_score(hyps, streams).score
+                for m in metrics}
 
     def model_scores(self, model, data: CaptionData, split: Literal["valid", "test"]) -> dict[str, float]:
         """Teacher-forced cross-entropy per word (nats) over every (image, reference) pair."""

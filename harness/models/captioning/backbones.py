@@ -47,6 +47,8 @@ class BackboneInfo:
         default_weights: Returns the default weights file, or raises :class:`BadInputError` saying how to get it.
         channels: Feature size of a region at each output stride (pixels per region).
         normalisation: ``(mean, std)`` per RGB channel of the images the backbone was trained on, in [0, 1].
+        features: ``(net, x (B, 3, H, W), stride) -> (B, D, h, w)``, the feature map at that stride.
+        check: Raises :class:`BadInputError` when a package the architecture needs is missing (without building it).
     """
 
     name: str
@@ -54,6 +56,22 @@ class BackboneInfo:
     default_weights: Callable[[], Path]
     channels: dict[int, int]
     normalisation: tuple[tuple[float, ...], tuple[float, ...]]
+    features: Callable[[nn.Module, Tensor, int], Tensor]
+    check: Callable[[], object] = lambda: None
+
+    def weights_file(self, weights: str) -> Path | None:
+        """The state-dict file ``encoder_weights`` names: ``"default"`` the backbone's own source, ``"none"`` none
+        (``None``), else the path (``~`` expanded).
+
+        Raises:
+            BadInputError: the file is not there (or the default one cannot be found).
+        """
+        if weights == "none":
+            return None
+        path = self.default_weights() if weights == "default" else Path(weights).expanduser()
+        if not path.is_file():
+            raise BadInputError(f"encoder_weights: no file {path} (encoder '{self.name}')")
+        return path
 
 
 # -- ResNet, with torchvision's parameter names -----------------------------------------------------------------
@@ -151,13 +169,13 @@ def _hub_file(pattern: str, name: str) -> Path:
     return found[-1]
 
 
-def _efficientnet_lite0() -> nn.Module:
+def _efficientnet_class() -> type[nn.Module]:
     try:
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError:
         raise BadInputError("encoder 'efficientnet_lite0' needs the package efficientnet-lite-pytorch "
                             "(pip install 'harness[pretrained]')") from None
-    return EfficientNet.from_name("efficientnet-lite0")
+    return EfficientNet
 
 
 def _efficientnet_lite0_file() -> Path:
@@ -169,16 +187,6 @@ def _efficientnet_lite0_file() -> Path:
                             "encoder_weights = \"path\"") from None
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
-
-BACKBONES: dict[str, BackboneInfo] = {info.name: info for info in [
-    BackboneInfo("resnet18", lambda: ResNet(BasicBlock, (2, 2, 2, 2)), lambda: _hub_file("resnet18-*.pth", "resnet18"),
-                 {8: 128, 16: 256, 32: 512}, IMAGENET),
-    BackboneInfo("resnet34", lambda: ResNet(BasicBlock, (3, 4, 6, 3)), lambda: _hub_file("resnet34-*.pth", "resnet34"),
-                 {8: 128, 16: 256, 32: 512}, IMAGENET),
-    BackboneInfo("resnet50", lambda: ResNet(Bottleneck, (3, 4, 6, 3)), lambda: _hub_file("resnet50-*.pth", "resnet50"),
-                 {8: 512, 16: 1024, 32: 2048}, IMAGENET),
-    BackboneInfo("efficientnet_lite0", _efficientnet_lite0, _efficientnet_lite0_file, {8: 40, 16: 112, 32: 1280}, LITE),
-]}
 
 #: EfficientNet-Lite0's block outputs at strides 8 and 16 (blocks 0-4 and 0-10); stride 32 runs every block and the
 #: 1x1 head convolution (1,280 channels).
@@ -193,6 +201,21 @@ def _lite_features(net: nn.Module, x: Tensor, stride: int) -> Tensor:
         x = block(x)  # drop-connect applies only in training mode, which a frozen backbone never is
     return x
 
+
+def _resnet_features(net: nn.Module, x: Tensor, stride: int) -> Tensor:
+    return net.features(x, stride)
+
+
+BACKBONES: dict[str, BackboneInfo] = {info.name: info for info in [
+    BackboneInfo("resnet18", lambda: ResNet(BasicBlock, (2, 2, 2, 2)), lambda: _hub_file("resnet18-*.pth", "resnet18"),
+                 {8: 128, 16: 256, 32: 512}, IMAGENET, _resnet_features),
+    BackboneInfo("resnet34", lambda: ResNet(BasicBlock, (3, 4, 6, 3)), lambda: _hub_file("resnet34-*.pth", "resnet34"),
+                 {8: 128, 16: 256, 32: 512}, IMAGENET, _resnet_features),
+    BackboneInfo("resnet50", lambda: ResNet(Bottleneck, (3, 4, 6, 3)), lambda: _hub_file("resnet50-*.pth", "resnet50"),
+                 {8: 512, 16: 1024, 32: 2048}, IMAGENET, _resnet_features),
+    BackboneInfo("efficientnet_lite0", lambda: _efficientnet_class().from_name("efficientnet-lite0"),
+                 _efficientnet_lite0_file, {8: 40, 16: 112, 32: 1280}, LITE, _lite_features, check=_efficientnet_class),
+]}
 
 @dataclass(frozen=True)
 class PretrainedEncoderConfig:
@@ -252,10 +275,10 @@ class PretrainedEncoder(nn.Module):
         self.config = config
         info = BACKBONES[config.name]
         self.net = info.build()
-        if config.weights != "none":
-            path = info.default_weights() if config.weights == "default" else Path(config.weights).expanduser()
+        path = info.weights_file(config.weights)
+        if path is not None:
             try:
-                self.net.load_state_dict(_read_state(path, config.name))
+                self.net.load_state_dict(_read_state(path))
             except RuntimeError as exc:  # missing, unexpected or differently shaped tensors
                 raise BadInputError(f"encoder_weights: {path} does not fit encoder '{config.name}': "
                                     f"{str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else exc}") from None
@@ -269,7 +292,7 @@ class PretrainedEncoder(nn.Module):
         std_d = torch.tensor(config.data_std, dtype=torch.float32, device=cpu).expand(3)
         self.register_buffer("scale", (std_d / std_b).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("shift", ((mean_d - mean_b) / std_b).view(1, 3, 1, 1), persistent=False)
-        self._features = _lite_features if config.name.startswith("efficientnet") else _resnet_features
+        self._features = info.features
         was_training = self.net.training
         self.net.eval()  # no batch-norm update and no random draw: the seeded weights built after this stay the same
         with torch.no_grad():
@@ -362,14 +385,8 @@ class FeatureCache:
 FEATURES = FeatureCache()
 
 
-def _resnet_features(net: nn.Module, x: Tensor, stride: int) -> Tensor:
-    return net.features(x, stride)
-
-
-def _read_state(path: Path, name: str) -> dict[str, Tensor]:
+def _read_state(path: Path) -> dict[str, Tensor]:
     """The state dict in ``path`` (tensors only: ``weights_only``), checked against the backbone on load."""
-    if not path.is_file():
-        raise BadInputError(f"encoder_weights: no file {path} (encoder '{name}')")
     try:
         state = torch.load(path, map_location=torch.device("cpu"), weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
