@@ -248,21 +248,25 @@ class TranslationTask(Task):
         Raises:
             ValueError: a different number of hypotheses and examples.
         """
-        return {metric: cls.score_one(references, outputs, metric) for metric in ("bleu", "bleu_lc", "chrf", "exact")}
+        return cls._scores(references, outputs, ("bleu", "bleu_lc", "chrf", "exact"))
 
     @classmethod
     def score_one(cls, references: dict[str, Any], outputs: dict[str, list[str]], metric: str) -> float:
         """One metric of :meth:`score`, computed alone."""
+        return cls._scores(references, outputs, (metric,))[metric]
+
+    @classmethod
+    def _scores(cls, references: dict[str, Any], outputs: dict[str, list[str]], metrics: tuple[str, ...]) -> dict[str, float]:
         from sacrebleu.metrics import BLEU, CHRF
 
         hyps, refs = list(outputs["hypotheses"]), references["references"]
         if len(hyps) != len(refs) or not hyps:
             raise ValueError(f"{len(hyps)} hypotheses for {len(refs)} examples")
-        if metric == "exact":
-            return 100.0 * sum(h.strip() in {r.strip() for r in rs} for h, rs in zip(hyps, refs)) / len(hyps)
-        scorer = {"bleu": lambda: BLEU(tokenize=references["bleu_tokenize"]),
-                  "bleu_lc": lambda: BLEU(tokenize=references["bleu_tokenize"], lowercase=True), "chrf": CHRF}[metric]()
-        return scorer.corpus_score(hyps, _reference_streams(refs)).score
+        streams, tokenize = _reference_streams(refs), references["bleu_tokenize"]
+        scorers = {"bleu": lambda: BLEU(tokenize=tokenize), "bleu_lc": lambda: BLEU(tokenize=tokenize, lowercase=True),
+                   "chrf": CHRF}
+        return {m: 100.0 * sum(h.strip() in {r.strip() for r in rs} for h, rs in zip(hyps, refs)) / len(hyps)
+                if m == "exact" else scorers[m]().corpus_score(hyps, streams).score for m in metrics}
 
     def model_scores(self, model, data: TranslationData, split: Literal["valid", "test"]) -> dict[str, float]:
         """Teacher-forced cross-entropy per target token (nats) over every reference, and its perplexity."""
