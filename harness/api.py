@@ -351,8 +351,8 @@ def catalogue() -> dict[str, list[tuple[str, str]]]:
     for t in TASKS.names():  # a task's own datasets, then its plugins' (summaries read from their source, not imported)
         own = TASKS.get(t).built_in_datasets()
         out["datasets"] += [(f"{t}/{d}", info.summary) for d, info in own.items()]
-        out["datasets"] += [(f"{t}/{key.split('.', 1)[1]}", DATASETS.summary(key)) for key in DATASETS.names(f"{t}.*")
-                            if key.split(".", 1)[1] not in own]
+        plugins = {key.split(".", 1)[1]: key for key in DATASETS.names(f"{t}.*")}
+        out["datasets"] += [(f"{t}/{d}", DATASETS.summary(key)) for d, key in plugins.items() if d not in own]
     out["models"] = [(n.replace(".", "/", 1), MODELS.summary(n)) for n in MODELS.names()]  # task/family
     out["attention types"] = [(n, ATTENTION.summary(n)) for n in ATTENTION.names()]
     schedules = []

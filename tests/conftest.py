@@ -144,10 +144,9 @@ def harness_env(env: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a ``python -m harness`` subprocess: this checkout importable, no ``HARNESS_STORAGE``
     from the caller's shell, plus ``env``."""
     full_env = {k: v for k, v in os.environ.items() if k != "HARNESS_STORAGE"}
-    path = str(REPO_ROOT) + (os.pathsep + str(SUITE_PLUGIN_SITE) if SUITE_PLUGIN_SITE else "")
-    full_env.update({"PYTHONPATH": path, **(env or {})})
-    if SUITE_PLUGIN_SITE and env and "PYTHONPATH" in env:  # a test's own plugin: the suite's stays installed too
-        full_env["PYTHONPATH"] = env["PYTHONPATH"] + os.pathsep + str(SUITE_PLUGIN_SITE)
+    full_env.update({"PYTHONPATH": str(REPO_ROOT), **(env or {})})
+    if SUITE_PLUGIN_SITE:  # installed beside a test's own plugin too
+        full_env["PYTHONPATH"] += os.pathsep + str(SUITE_PLUGIN_SITE)
     return full_env
 
 

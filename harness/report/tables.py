@@ -448,9 +448,7 @@ def published_differences(data: StudyData) -> list[str]:
     out = list(reference.get("differences") or [])
     if reference.get("config"):
         tested = (data.attrs.get("test_result") or {}).get("trial")
-        record = next((t for t in data.trials if t.number == tested), None)
-        if record is None and data.complete():
-            record = (max if data.maximize else min)(data.complete(), key=lambda t: t.value)
+        record = next((t for t in data.trials if t.number == tested), None) or data.best()
         for key, (value, said) in reference["config"].items():
             have = record.config.get(key) if record is not None else None
             if have != value:
