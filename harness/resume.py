@@ -8,7 +8,7 @@ checks it on CPU). The file is written atomically (a temporary file renamed over
 trial ends.
 
 Files live in ``<artifact folder>/checkpoints/<study>.trial-<n>.pt``, ``n`` being the number of the trial that first
-ran the configuration: Optuna's ``RetryFailedTrialCallback`` re-queues a trial whose process died (no heartbeat) with
+ran the configuration: Optuna's ``RetryHeartbeatStaleTrialCallback`` re-queues a trial whose process died (no heartbeat) with
 the same parameters, and the retry finds the checkpoint of the trial it retries (and trains with that trial's seed).
 """
 

@@ -117,7 +117,7 @@ class RunSection(_Strict):
         heartbeat_interval: Seconds between a running trial's heartbeats (RDB storages).
         grace_period: Seconds without a heartbeat after which a trial counts as dead: it is marked failed
             and re-queued when the next trial starts.
-        max_retries: Times a dead trial is re-queued (Optuna's ``RetryFailedTrialCallback``).
+        max_retries: Times a dead trial is re-queued (Optuna's ``RetryHeartbeatStaleTrialCallback``).
         max_repeated_failures: Consecutive trials failing with the same error that stop the study.
         trackers: Experiment trackers the trials are mirrored into (``mlflow``, ``tensorboard``; :mod:`harness.trackers`).
         tracking_dir: Where the trackers write (a local MLflow store ``<dir>/mlflow.db``, TensorBoard events in

@@ -134,7 +134,7 @@ def open_storage(
         write: Whether the caller will write (a missing SQLite or journal file is then created).
         heartbeat: ``(interval, grace period, max retries)`` in seconds and retries: RDB storages record a
             heartbeat of every running trial; a trial without one for the grace period is marked failed
-            and re-queued (Optuna's ``RetryFailedTrialCallback``) by the next trial that starts.
+            and re-queued (Optuna's ``RetryHeartbeatStaleTrialCallback``) by the next trial that starts.
 
     Raises:
         StorageError: see :func:`check_url`; or the database cannot be reached.

@@ -63,12 +63,14 @@ def test_recorded_lr_is_the_schedule_at_every_optimizer_step(tiny_study):
         assert lrs == pytest.approx(expected, rel=1e-9)
 
 
-def test_best_trial_is_evaluated_once_on_test_and_reproduced(tiny_study):
+def test_best_trial_is_evaluated_once_on_test_from_its_kept_weights(tiny_study):
     study = load(tiny_study)
     result = study.user_attrs["test_result"]
     assert result["trial"] == study.best_trial.number
     assert set(result["metrics"]) == {"bleu", "bleu_lc", "chrf", "exact", "loss", "ppl"}
-    assert result["valid_value_retrained"] == pytest.approx(study.best_value, abs=1e-9)
+    assert result["weights"] == "trial" and "valid_value_retrained" not in result  # nothing trained again
+    assert result["best_epoch"] == study.best_trial.user_attrs["best_epoch"]
+    assert not list((tiny_study["folder"] / "harness.artifacts" / "checkpoints").glob("*.weights.pt"))  # deleted
     example = study.user_attrs["attention_example"]
     assert len(example["weights"]) == len(example["target_tokens"])
     assert all(len(row) == len(example["source_tokens"]) for row in example["weights"])

@@ -101,7 +101,7 @@ def _baselines(data: StudyData) -> str:
     metrics = [m for m in (test.get("metrics") or {}) if m not in ("loss", "ppl")] or [data.metric]
     families = data.attrs.get("family_results") or {}
     if len(families) > 1:
-        out.append("The validation-best trial of each model family, retrained with its seed and tested once:\n\n"
+        out.append("The validation-best trial of each model family, tested once (with the weights of its best epoch):\n\n"
                    + md_table(B.families_table(families, record, data.metric, data.maximize, metrics)))
     if record and record.get("rows"):
         out.append(B.intro(record) + "\n\n" + md_table(B.baselines_table(record, metrics)))
@@ -160,10 +160,16 @@ def _test_note(data: StudyData, best_number: int, fmt) -> str:
     if test.get("trial") != best_number:
         return (f"The stored test result belongs to trial {test.get('trial')}, not to the current best trial "
                 f"{best_number}; rerun `harness run-study` with the same spec to evaluate the best trial on the test split.")
-    return (f"Test metrics: the configuration was retrained with the same seed (best epoch "
-            f"{T.fmt_param(test.get('best_epoch'))}, {T.fmt_seconds(test.get('seconds'))} s); validation value reproduced: "
-            f"{fmt(test.get('valid_value_retrained'))} vs {fmt(test.get('valid_value_search'))} in the search. "
-            "The test split was evaluated once, for this configuration only; it never guided the search.")
+    if test.get("weights") == "trial":
+        how = (f"Test metrics: the weights of the trial's best validation epoch (epoch {T.fmt_param(test.get('best_epoch'))}, "
+               f"validation value {fmt(test.get('valid_value_search'))}), kept by the trial, were evaluated "
+               f"({T.fmt_seconds(test.get('seconds'))} s); nothing was trained again.")
+    else:
+        how = (f"Test metrics: the configuration was retrained with the same seed (best epoch "
+               f"{T.fmt_param(test.get('best_epoch'))}, {T.fmt_seconds(test.get('seconds'))} s); validation value "
+               f"reproduced: {fmt(test.get('valid_value_retrained'))} vs {fmt(test.get('valid_value_search'))} in the "
+               "search.")
+    return how + " The test split was evaluated once, for this configuration only; it never guided the search."
 
 
 def _factors(data: StudyData) -> str:

@@ -139,17 +139,19 @@ def summary_table(data: StudyData) -> pd.DataFrame:
 
 
 def compute_time(data: StudyData) -> str:
-    """Sum of the trials' training seconds plus the test retraining.
+    """Sum of the trials' training seconds plus the test evaluation (a retraining, or the kept weights evaluated).
 
-    For example ``"95.3 s (trials 90.1 s + test retraining 5.2 s)"``.
+    For example ``"95.3 s (trials 90.1 s + test retraining 5.2 s)"`` or ``"90.4 s (trials 90.1 s + test evaluation
+    0.3 s)"``.
     """
     trials = sum(t.seconds for t in data.trials if _finite(t.seconds))
     missing = sum(1 for t in data.trials if not _finite(t.seconds))
-    test = (data.attrs.get("test_result") or {}).get("seconds")
+    result = data.attrs.get("test_result") or {}
+    test = result.get("seconds")
     total = trials + (test if _finite(test) else 0.0)
     parts = [f"trials {trials:.1f} s"]
     if _finite(test):
-        parts.append(f"test retraining {test:.1f} s")
+        parts.append(f"test {'evaluation' if result.get('weights') == 'trial' else 'retraining'} {test:.1f} s")
     text = f"{total:.1f} s ({' + '.join(parts)})"
     if missing:
         text += f"; {missing} trial{'s' if missing != 1 else ''} without a recorded time"

@@ -18,7 +18,7 @@ Flow of :func:`run_study`:
 
 Faults: RDB storages record a heartbeat of every running trial; a trial whose process died (SIGKILL,
 power loss) is marked failed after the grace period and re-queued by the next trial that starts
-(Optuna's ``RetryFailedTrialCallback``). SIGINT and SIGTERM mark the running trial failed with the reason
+(Optuna's ``RetryHeartbeatStaleTrialCallback``). SIGINT and SIGTERM mark the running trial failed with the reason
 ``interrupted`` and end the process with 130 / 143; the same command resumes. A trial that raises is
 marked failed with the error stored (``fail_reason``) and the study goes on, unless the same error ends
 ``max_repeated_failures`` trials in a row: then the study stops with that error.

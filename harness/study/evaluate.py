@@ -1,7 +1,9 @@
-"""After the search: the trivial baselines, then the validation-chosen configurations retrained and tested once.
+"""After the search: the trivial baselines, then the validation-chosen configurations tested once.
 
-The same retrain-and-test step (:func:`retrain_and_test`) serves a study's best trial, the best trial of each model
-family, and every seeded re-run of a benchmark (:mod:`harness.benchmark`). The test split never drives a choice.
+A study's best trial and the best trial of each model family are tested with the best-epoch weights the trial kept
+(:mod:`harness.study.weights`, :func:`test_kept_weights`), or, without them, retrained with the trial's seed. The
+retrain-and-test step (:func:`retrain_and_test`) also serves every seeded re-run of a benchmark
+(:mod:`harness.benchmark`). The test split never drives a choice.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from harness.study import weights
 
 if TYPE_CHECKING:
     import optuna
@@ -74,6 +78,24 @@ def retrain(plan: Plan, config: dict[str, Any], *, seed: int, checkpoint: Path |
     return model, result
 
 
+def test_kept_weights(plan: Plan, trial: optuna.trial.FrozenTrial, state: dict[str, Any]) -> Tested:
+    """Evaluate the best-epoch weights ``state`` that ``trial`` kept (:mod:`harness.study.weights`) once on test: the
+    trial's model is built again, the weights loaded and placed on the plan's device; nothing is trained."""
+    from harness.storage import get_series
+    from harness.training import FitResult, seeded_model
+
+    start = time.perf_counter()
+    config = trial.user_attrs["config"]
+    model = seeded_model(plan.task, config, plan.data, trial.user_attrs["seed"])
+    model.load_state_dict(state)
+    model.to(plan.placement.torch_device)
+    attrs = trial.user_attrs
+    fit = FitResult(value=trial.value, best_epoch=attrs.get("best_epoch", 0), history=list(get_series(attrs, "history") or []),
+                    param_count=attrs.get("param_count", 0), best_state=state)
+    metrics, outputs = evaluate_on(plan, model, "test")
+    return Tested(model, fit, metrics, outputs, time.perf_counter() - start, plan.placement.describe())
+
+
 def evaluate_on(plan: Plan, model: Any, split: str) -> tuple[dict[str, float], Any]:
     """``task.evaluate_outputs`` on ``split`` under the plan's autocast: ``(metrics, outputs)``."""
     with plan.placement.autocast():
@@ -103,13 +125,14 @@ def retrain_and_test(plan: Plan, config: dict[str, Any], *, seed: int, checkpoin
 
 def evaluate_best(study: optuna.Study, plan: Plan, *, quiet: bool = False):
     """The trivial baselines, then the validation-best configuration (and, with ``[study] test = "best-per-family"``,
-    the validation-best of every other model family), each retrained with its trial's seed and evaluated once on the
-    test split. Outputs and metrics are stored on the study.
+    the validation-best of every other model family), each evaluated once on the test split with the weights of its
+    trial's best epoch: those the trial kept (:mod:`harness.study.weights`), else its configuration retrained with its
+    seed. Outputs and metrics are stored on the study; the kept trial weights are deleted afterwards.
 
     Each step is skipped when the storage already holds its result for the current best trial, so rerunning
     the command costs nothing. Stored: ``baselines`` (see :func:`harness.baselines.record`), ``test_result``,
     ``family_results`` (family -> the same record), the test references (output ``references.test``) and every
-    evaluation's test outputs (``baseline.<name>``, ``trial.<number>.test``; :mod:`harness.outputs`). Each retrained
+    evaluation's test outputs (``baseline.<name>``, ``trial.<number>.test``; :mod:`harness.outputs`). Each tested
     model is kept in ``plan.store`` (an Optuna artifact store; :mod:`harness.artifacts`) as ``best`` or
     ``family.<name>``.
 
@@ -144,6 +167,7 @@ def evaluate_best(study: optuna.Study, plan: Plan, *, quiet: bool = False):
     if plan.spec.study.test == "best-per-family":
         evaluate_families(study, plan, result, quiet=quiet)
     attention_fallback(study, plan, quiet=quiet)
+    weights.clear(plan, study)
     return result["metrics"]
 
 
@@ -171,21 +195,29 @@ def store_baselines(owner: Any, plan: Plan, *, quiet: bool = False, prefix: str 
 
 def evaluate_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, plan: Plan, *, quiet: bool = False,
                    what: str = "trial"):
-    """Retrain ``trial``'s configuration with its seed, evaluate the checkpoint of its best validation epoch once
-    on test (:func:`retrain_and_test`), store the outputs (``trial.<number>.test``) on the study.
+    """Evaluate the weights of ``trial``'s best validation epoch once on test and store the outputs
+    (``trial.<number>.test``) on the study: the weights the trial kept (:mod:`harness.study.weights`), or, without
+    them, its configuration retrained with its seed (:func:`retrain_and_test`).
 
     Returns:
-        ``(record, model)``: the JSON-able record (trial, family, metrics, epochs, validation values, seconds,
-        threads, device, outputs key) and the retrained model.
+        ``(record, model)``: the JSON-able record (trial, family, metrics, best epoch, ``weights``: ``"trial"`` or
+        ``"retrained"``, validation values, seconds, threads, device, outputs key) and the tested model.
     """
     from harness.console import console
     from harness.storage import put_output
 
     config = trial.user_attrs["config"]
+    state = weights.load(plan, trial)
     if not quiet:
-        console.print(f"Evaluating {what} {trial.number} ({config.get('model', '?')}) on the test split (retraining its "
-                      f"configuration, seed {trial.user_attrs['seed']})", markup=False)
-    tested = retrain_and_test(plan, config, seed=trial.user_attrs["seed"], checkpoint=plan.checkpoint(f"test-{trial.number}"))
+        how = ("its best-epoch weights, kept by the trial" if state is not None
+               else f"retraining its configuration, seed {trial.user_attrs['seed']}")
+        console.print(f"Evaluating {what} {trial.number} ({config.get('model', '?')}) on the test split ({how})",
+                      markup=False)
+    if state is not None:
+        tested = test_kept_weights(plan, trial, state)
+    else:
+        tested = retrain_and_test(plan, config, seed=trial.user_attrs["seed"],
+                                  checkpoint=plan.checkpoint(f"test-{trial.number}"))
     key = f"trial.{trial.number}.test"
     put_output(study, key, tested.outputs)
     record = {
@@ -193,13 +225,15 @@ def evaluate_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, plan: P
         "family": config.get("model"),
         "metrics": {k: _json_float(v) for k, v in tested.metrics.items()},
         "best_epoch": tested.fit.best_epoch,
+        "weights": "trial" if state is not None else "retrained",
         "valid_value_search": trial.value,
-        "valid_value_retrained": _json_float(tested.fit.value),
         "seconds": tested.seconds,
         "threads": plan.threads,
         "device": tested.device,
         "outputs": key,
     }
+    if state is None:
+        record["valid_value_retrained"] = _json_float(tested.fit.value)
     if not quiet:
         shown = ", ".join(f"{k} {v:.4g}" for k, v in tested.metrics.items())
         console.print(f"Test split, {what} {trial.number}: {shown}", markup=False)

@@ -72,7 +72,7 @@ def dashboard_note(study: optuna.Study, plan: Plan, test: dict | None) -> None:
     except ValueError:
         lines.append("No complete trial yet.")
     if test:
-        lines.append("Test split, retrained best configuration: "
+        lines.append("Test split, best configuration: "
                      + ", ".join(f"{k} {v:.4g}" for k, v in test.items() if isinstance(v, int | float)) + ".")
     baselines = study.user_attrs.get("baselines") or {}
     strongest = next((r for r in baselines.get("rows", []) if r.get("name") == baselines.get("strongest")), None)

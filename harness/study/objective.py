@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import BadInputError, InvalidConfigError
 from harness.storage import put_series
+from harness.study import weights
 
 if TYPE_CHECKING:
     import optuna
@@ -28,7 +29,8 @@ def make_objective(plan: Plan, progress: Any = None, worker: int = 0, on_epoch: 
     A trial that raises is stored with ``fail_reason`` and surfaces as :class:`TrialError` (the study
     goes on); an interruption is stored as ``interrupted`` and propagates. With ``plan.checkpoints`` every
     trial saves its state after each epoch, and a retry of a trial that died resumes from it (:mod:`harness.resume`);
-    a retry trains with the seed of the trial it retries.
+    a retry trains with the seed of the trial it retries. With ``plan.trial_weights`` the best complete trial of each
+    model family keeps its best-epoch weights for the test evaluation (:mod:`harness.study.weights`).
 
     Stored on each trial: ``config``, ``seed``, ``threads``, ``worker``, ``device``, ``param_count``, ``history``
     (per-epoch metrics), ``lr_per_step``, ``best_epoch``, ``seconds``, ``pruned_reason`` when pruned and
@@ -58,7 +60,7 @@ def make_objective(plan: Plan, progress: Any = None, worker: int = 0, on_epoch: 
             model = seeded_model(task, config, data, seed)
             result = fit(task, model, data, config, plan.budget, metric=spec.metric, direction=spec.direction, seed=seed,
                          placement=plan.placement, trial=trial, on_epoch=_epoch_hooks(progress, on_epoch, trial),
-                         checkpoint=plan.checkpoint(f"trial-{first}"))
+                         keep_best_state=plan.trial_weights, checkpoint=plan.checkpoint(f"trial-{first}"))
         except InvalidConfigError as exc:
             trial.set_user_attr("pruned_reason", f"invalid configuration: {exc}")
             trial.set_user_attr("seconds", time.perf_counter() - start)
@@ -76,6 +78,7 @@ def make_objective(plan: Plan, progress: Any = None, worker: int = 0, on_epoch: 
         store_result(trial, result, time.perf_counter() - start)
         if result.stopped:
             raise optuna.TrialPruned(result.reason)
+        weights.save_if_best(plan, trial, config, seed, result)
         return result.value
 
     return objective
@@ -97,7 +100,7 @@ def _epoch_hooks(progress: Any, on_epoch: Any, trial: Any):
 
 def first_number(trial: Any) -> int:
     """The number of the trial that first ran ``trial``'s configuration: the one a chain of retries started from
-    (Optuna's ``RetryFailedTrialCallback`` records it), else the trial's own."""
+    (Optuna's ``RetryHeartbeatStaleTrialCallback`` records it), else the trial's own."""
     from harness.storage import trial_system_attrs
 
     retried = trial_system_attrs(trial).get("failed_trial")

@@ -121,23 +121,31 @@ def checkpoint_folder(storage: str | None, artifacts: str | Path | None) -> Path
 
 
 def requeue_interrupted(study: optuna.Study, plan: Plan) -> int:
-    """Re-queue every trial that an interruption (SIGINT, SIGTERM) failed part-way and that left a checkpoint, once, with
-    Optuna's ``RetryFailedTrialCallback`` (a trial killed without a word is re-queued by the heartbeat instead).
+    """Re-queue every trial that an interruption (SIGINT, SIGTERM) failed part-way and that left a checkpoint, with
+    Optuna's ``RetryHeartbeatStaleTrialCallback`` (a trial killed without a word is re-queued by the heartbeat instead).
+
+    Each interrupted trial is re-queued once: a trial already in a retry's ``retry_history`` has its retry. A retry
+    that is itself interrupted is re-queued in turn, however often: a study run in stretches (one per working
+    session, say) interrupts its long trials every time, and an interruption is not a fault of the trial, so
+    ``[run] max_retries`` (the retries of trials whose process died) does not limit it.
 
     Returns:
         How many trials were re-queued.
     """
-    import optuna
-    from optuna.storages import RetryFailedTrialCallback
+    import warnings
 
-    retried = {first_number(t) for t in study.trials if t.system_attrs.get("failed_trial") is not None}
+    import optuna
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+    retried = {n for t in study.trials for n in (t.system_attrs.get("retry_history") or ())}
     again = 0
     for trial in study.trials:
-        first = first_number(trial)
-        checkpoint = plan.checkpoint(f"trial-{first}")
+        checkpoint = plan.checkpoint(f"trial-{first_number(trial)}")
         if (trial.state == optuna.trial.TrialState.FAIL and str(trial.user_attrs.get("fail_reason", "")).startswith("interrupted")
-                and first not in retried and checkpoint is not None and checkpoint.is_file()):
-            RetryFailedTrialCallback(max_retry=plan.spec.run.max_retries)(study, trial)
-            retried.add(first)
+                and trial.number not in retried and checkpoint is not None and checkpoint.is_file()):
+            with warnings.catch_warnings():  # "experimental" in Optuna: not the user's concern
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                RetryHeartbeatStaleTrialCallback(max_retry=None)(study, trial)
+            retried.add(trial.number)
             again += 1
     return again

@@ -31,6 +31,9 @@ class Plan:
         threads: Torch threads of this process.
         checkpoints: Folder of the per-epoch checkpoints (:mod:`harness.resume`); ``None``: no checkpoints.
         store: Optuna artifact store the tested models are kept in (:mod:`harness.artifacts`); ``None``: not kept.
+        trial_weights: Each model family's best complete trial keeps its best-epoch weights in :attr:`checkpoints`,
+            and the test evaluation loads them instead of retraining (:mod:`harness.study.weights`); on for
+            ``harness run-study``, off for a benchmark's inner searches (they are not tested).
     """
 
     spec: StudySpec
@@ -42,10 +45,11 @@ class Plan:
     threads: int
     checkpoints: Path | None = None
     store: Any = None
+    trial_weights: bool = False
 
     @classmethod
     def resolve(cls, spec: StudySpec, task: Task, data: Any, threads: int, *, checkpoints: Path | None = None,
-                store: Any = None) -> Plan:
+                store: Any = None, trial_weights: bool = False) -> Plan:
         """Resolve ``spec`` for a run on ``data``.
 
         Raises:
@@ -54,7 +58,8 @@ class Plan:
         """
         from harness.spec import build_space
 
-        return cls(spec, task, data, build_space(spec), spec.to_budget(), spec.to_placement(), threads, checkpoints, store)
+        return cls(spec, task, data, build_space(spec), spec.to_budget(), spec.to_placement(), threads, checkpoints, store,
+                   trial_weights)
 
     @property
     def name(self) -> str:

@@ -56,8 +56,9 @@ def run_study(
         storage: Storage URL (default: :func:`~harness.storage.storage_url`).
         data_dir: Where datasets that need files are found (default: :func:`~harness.study.inputs.resolve_data_dir`).
         quiet: No progress output.
-        evaluate_test: Retrain the best configuration and evaluate it on the test split afterwards
-            (the benchmark mode does its own seeded re-runs instead).
+        evaluate_test: Evaluate the best configuration on the test split afterwards, from the best-epoch weights
+            its trial kept (:mod:`harness.study.weights`; else retrained with its seed); the benchmark mode does its
+            own seeded re-runs instead, and its inner trials keep no weights.
         workers: Worker processes on this machine sharing the storage (torch threads divided among them).
         artifacts: Folder of the artifact store the tested models are kept in (default: beside the database,
             :func:`harness.artifacts.default_location`).
@@ -95,7 +96,8 @@ def run_study(
     torch.set_num_threads(threads)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the progress display reports trials
     task, data = load_data(spec, resolve_data_dir(data_dir))
-    plan = Plan.resolve(spec, task, data, threads, checkpoints=checkpoint_folder(storage, artifacts))
+    plan = Plan.resolve(spec, task, data, threads, checkpoints=checkpoint_folder(storage, artifacts),
+                        trial_weights=evaluate_test)
     preflight(plan)
     study, created = open_study(spec, plan.space, storage, create=True)
     if created:
@@ -119,7 +121,8 @@ def run_study(
         if before < target and workers > 1:
             from harness.study.workers import run_workers
 
-            run_workers(spec, storage, data_dir, workers, threads, quiet=quiet, devices=devices, checkpoints=plan.checkpoints)
+            run_workers(spec, storage, data_dir, workers, threads, quiet=quiet, devices=devices, checkpoints=plan.checkpoints,
+                        trial_weights=plan.trial_weights)
         elif before < target:
             with StudyProgress(target, before, spec.metric, spec.budget.max_epochs) as progress:
                 optimize(study, plan, progress=None if quiet else progress, callbacks=callbacks, on_epoch=on_epoch)
@@ -150,7 +153,7 @@ def _resume_space(study: optuna.Study, plan: Plan, quiet: bool) -> Plan:
 
 
 def worker_main(spec_data: dict[str, Any], storage: str | None, data_dir: str | None, worker: int, threads: int,
-                checkpoints: str | None = None) -> None:
+                checkpoints: str | None = None, trial_weights: bool = False) -> None:
     """One worker process of :func:`run_study` (``workers > 1``): its own data, sampler seed and threads."""
     import optuna
     import torch
@@ -159,7 +162,8 @@ def worker_main(spec_data: dict[str, Any], storage: str | None, data_dir: str | 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     spec = parse_spec(spec_data, source="worker")
     task, data = load_data(spec, resolve_data_dir(data_dir))
-    plan = Plan.resolve(spec, task, data, threads, checkpoints=Path(checkpoints) if checkpoints else None)
+    plan = Plan.resolve(spec, task, data, threads, checkpoints=Path(checkpoints) if checkpoints else None,
+                        trial_weights=trial_weights)
     study, _ = open_study(spec, plan.space, storage, create=False, worker=worker, parallel=True)
     plan = replace(plan, space=stored_space(spec, study))
     with sigterm_as_interrupt():

@@ -27,13 +27,13 @@ POLL_SECONDS = 2.0
 
 
 def _entry(spec_data: dict[str, Any], storage: str | None, data_dir: str | None, worker: int, threads: int,
-           checkpoints: str | None = None) -> None:
+           checkpoints: str | None = None, trial_weights: bool = False) -> None:
     """A worker's main: one line on stderr and an exit code instead of a traceback."""
     from harness.console import error
     from harness.study.run import worker_main
 
     try:
-        worker_main(spec_data, storage, data_dir, worker, threads, checkpoints)
+        worker_main(spec_data, storage, data_dir, worker, threads, checkpoints, trial_weights)
     except KeyboardInterrupt:
         sys.exit(130)
     except BadInputError as exc:
@@ -72,8 +72,10 @@ def worker_devices(spec: StudySpec, workers: int, devices: list[str] | None) -> 
 
 
 def run_workers(spec: StudySpec, storage: str | None, data_dir: str | Path | None, workers: int, threads: int,
-                *, quiet: bool = False, devices: list[str] | None = None, checkpoints: Path | None = None) -> None:
-    """Start ``workers`` processes on the study and wait for them.
+                *, quiet: bool = False, devices: list[str] | None = None, checkpoints: Path | None = None,
+                trial_weights: bool = False) -> None:
+    """Start ``workers`` processes on the study and wait for them (``checkpoints``, ``trial_weights``: as
+    :class:`~harness.study.plan.Plan` has them).
 
     Each worker gets its GPU (:func:`worker_devices`) through ``CUDA_VISIBLE_DEVICES``, set in its environment before
     it starts, so it is in place before the worker imports PyTorch; the worker then trains on ``cuda`` (its only GPU).
@@ -92,7 +94,7 @@ def run_workers(spec: StudySpec, storage: str | None, data_dir: str | Path | Non
     gpus = worker_devices(spec, workers, devices)
     processes = [context.Process(target=_entry, name=f"harness-worker-{k}",
                                  args=(spec.to_dict(), storage, str(data_dir) if data_dir else None, k, per_worker,
-                                       str(checkpoints) if checkpoints else None))
+                                       str(checkpoints) if checkpoints else None, trial_weights))
                  for k in range(workers)]
     for process, gpu in zip(processes, gpus):
         with _visible_devices(gpu):  # a spawned process copies the environment when it starts

@@ -120,7 +120,8 @@ def test_best_trial_equals_the_storage(report, study):
     assert float(valid) == pytest.approx(history["chrf"], abs=0.005)
     test = study.user_attrs["test_result"]
     assert float(metrics["bleu"]["test"]) == pytest.approx(test["metrics"]["bleu"], abs=0.005)
-    assert "retrained with the same seed" in text
+    assert test["weights"] == "trial"
+    assert "kept by the trial, were evaluated" in text and "nothing was trained again" in text
     assert "The test split was evaluated once, for this configuration only" in text
     config = {r["parameter"]: r["value"] for r in parse_table(section(report["text"], "### Configuration of the best trial"))}
     assert list(config) == list(best.user_attrs["config"])
