@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -371,12 +372,28 @@ def catalogue() -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+def check_address(host: str, port: int) -> None:
+    """Raise :class:`BadInputError` if ``port`` is not a TCP port (1-65535) or ``host`` is not an address of this
+    machine (whether the port is free is :func:`check_port_free`'s question)."""
+    if not 1 <= port <= 65535:
+        raise BadInputError(f"--port {port} is not a TCP port; accepted: 1-65535")
+    _bind(host, 0)
+
+
 def check_port_free(host: str, port: int) -> None:
-    """Raise :class:`BadInputError` if ``host:port`` is already taken."""
+    """Raise :class:`BadInputError` if :func:`check_address` fails or ``host:port`` is already taken."""
+    check_address(host, port)
+    _bind(host, port)
+
+
+def _bind(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
             sock.bind((host, port))
         except OSError as exc:
+            if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+                raise BadInputError(f"--host '{host}' is not an address of this machine ({exc.strerror}); pass "
+                                    "another --host, e.g. 127.0.0.1") from None
             raise BadInputError(f"cannot listen on {host}:{port} ({exc.strerror}); pass another --port") from None
 
 
@@ -387,17 +404,17 @@ def dashboard(storage: str | None = None, host: str = "127.0.0.1", port: int = 8
 
     Raises:
         StorageError: no such storage, or an ``artifacts`` folder that does not exist.
-        BadInputError: the port is taken.
+        BadInputError: the port is not in 1-65535 or is taken.
     """
     import optuna_dashboard
 
     from harness.artifacts import default_location, open_store
     from harness.storage import storage_url
 
+    check_port_free(host, port)
     rdb = open_storage(storage, write=False)
     url = storage_url(storage)
     store = open_store(artifacts, url, create=False) if artifacts or default_location(url).is_dir() else None
-    check_port_free(host, port)
     optuna_dashboard.run_server(rdb, host=host, port=port, artifact_store=store)
 
 
@@ -406,12 +423,12 @@ def storage_proxy(storage: str | None = None, host: str = "127.0.0.1", port: int
 
     Raises:
         StorageError: the storage cannot be opened.
-        BadInputError: the port is taken, or grpcio is not installed.
+        BadInputError: the port is not in 1-65535 or is taken, or grpcio is not installed.
     """
     import optuna
 
+    check_port_free(host, port)  # before the storage: a bad port creates no database file
     rdb = open_storage(storage, write=True)
-    check_port_free(host, port)
     try:
         optuna.storages.run_grpc_proxy_server(rdb, host=host, port=port)
     except ImportError as exc:

@@ -92,10 +92,10 @@ def keep(study: optuna.Study, key: str, *, store: Any, trial_number: int | None,
         The record: artifact id, trial number, family, validation value, file size in bytes; ``None`` when the
         task keeps no models.
     """
-    import torch
     from optuna.artifacts import upload_artifact
 
     from harness import __version__
+    from harness.resume import serialized
 
     if not task.keeps_models():
         return None
@@ -104,7 +104,7 @@ def keep(study: optuna.Study, key: str, *, store: Any, trial_number: int | None,
                   "state_dict": {k: v.detach().to("cpu") for k, v in model.state_dict().items()}}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"{study.study_name}.{key}.pt"
-        torch.save(checkpoint, path)
+        path.write_bytes(serialized(checkpoint))  # a full disk: an OSError naming the file
         size = path.stat().st_size
         artifact_id = upload_artifact(artifact_store=store, file_path=str(path), study_or_trial=study,
                                       mimetype="application/x-pytorch")

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import SpecError, SpecMismatchError, hint_suffix
 from harness.spec import StudySpec, parse_spec, problems, resolve_threads, threads_source
-from harness.storage import display_url, open_storage, put_series, storage_url
+from harness.storage import check_url, display_url, open_storage, put_series, storage_url
 
 if TYPE_CHECKING:
     import optuna
@@ -171,13 +171,13 @@ def run_benchmark(
     import torch
 
     from harness.artifacts import open_store
-    from harness.console import console
-    from harness.study import Plan, checkpoint_folder, load_data, resolve_data_dir, run_study
+    from harness.study import checkpoint_folder, interrupt_signals, load_data, resolve_data_dir
 
     if spec.benchmark is None:
         raise SpecError(f"spec '{spec.name}' has no [benchmark] table; use `harness run-study` for a single study")
     selected = _select(spec, only)
     started = time.perf_counter()
+    check_url(storage_url(storage), write=True)  # a malformed storage URL: refused before any data is read
     for _, problem in selected:  # a device that is not there, or a precision it cannot do: refused first
         problem.to_placement()
     threads = resolve_threads(spec)
@@ -189,6 +189,19 @@ def run_benchmark(
     checkpoints = checkpoint_folder(storage, artifacts)
     done = _done(parent)
     before = len(done)
+    with interrupt_signals():  # SIGINT / SIGTERM end the run deliberately, whatever was inherited
+        _run_problems(spec, selected, parent, storage, data_dir, artifacts, store, checkpoints, threads, done, quiet)
+    return BenchmarkSummary(spec.name, display_url(storage_url(storage)), len(arms(spec)), len(problems(spec)),
+                            spec.benchmark.inner_trials, len(done), len(done) - before, time.perf_counter() - started)
+
+
+def _run_problems(spec: StudySpec, selected: list[tuple[str, StudySpec]], parent, storage: str | None, data_dir,
+                  artifacts, store, checkpoints: Path, threads: int, done: set, quiet: bool) -> None:
+    """Each selected problem in turn: its baselines, every arm's inner search, then the arm's seeded re-runs (the ones
+    ``done`` does not hold yet; each finished one is added)."""
+    from harness.console import console
+    from harness.study import Plan, load_data, resolve_data_dir, run_study
+
     bench = spec.benchmark
     all_arms = arms(spec)
     for name, problem in selected:
@@ -221,8 +234,6 @@ def run_benchmark(
                     shown = (f"validation {spec.metric} {trial.value:.4g}, test {a['test'][spec.metric]:.4g}"
                              if trial.state.name == "COMPLETE" else f"failed: {a.get('fail_reason')}")
                     console.print(f"[{name}] arm {arm.label}: seed {k} -> {shown}", markup=False)
-    return BenchmarkSummary(spec.name, display_url(storage_url(storage)), len(all_arms), len(problems(spec)), bench.inner_trials,
-                            len(done), len(done) - before, time.perf_counter() - started)
 
 
 def _problem_outputs(parent, name: str, plan: Plan, *, quiet: bool) -> None:

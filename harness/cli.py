@@ -19,7 +19,11 @@ from typing import Annotated
 import typer
 
 from harness.console import console, error, print_json, set_json, set_quiet
-from harness.errors import EXIT_BAD_INPUT, EXIT_FAILURE, BadInputError, HarnessError
+from harness.errors import EXIT_BAD_INPUT, EXIT_FAILURE, BadInputError, DiskFullError, HarnessError, disk_full
+
+#: The line for a run that stopped on a full disk.
+DISK_FULL_ADVICE = ("the disk is full ({what}); free some space, or give --storage / --artifacts on another disk, and "
+                    "run the same command again to resume")
 
 app = typer.Typer(
     name="harness",
@@ -400,6 +404,7 @@ def dashboard(
     from harness import api
     from harness.console import warn
 
+    api.check_address(host, port)  # a bad port or host: one line, before anything else is said
     if host not in ("127.0.0.1", "localhost", "::1"):
         warn(f"the dashboard has no authentication; listening on {host} exposes every study (and lets anyone "
              "delete them) to whoever reaches this address")
@@ -417,6 +422,7 @@ def storage_proxy(
     from harness import api
     from harness.console import warn
 
+    api.check_address(host, port)  # a bad port or host: one line, before anything else is said
     if host not in ("127.0.0.1", "localhost", "::1"):
         warn(f"the storage proxy has no authentication; listening on {host} lets anyone who reaches it write studies")
     console.print(f"Optuna storage proxy on grpc://{host}:{port} (Ctrl+C to stop)", markup=False)
@@ -443,9 +449,44 @@ def main(argv: list[str] | None = None) -> int:
         set_json(False)  # --json moved normal output to stderr for this command only
 
 
-def _main_body(argv: list[str] | None) -> int:
+def _command_line_errors() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """The exception classes of command-line errors (an unknown option, a value of the wrong type, a missing
+    argument) and of an abort (Ctrl+C at a prompt): click's, and those of the click that typer 0.2x vendors,
+    whose errors derive from ``typer.exceptions.TyperException``."""
+    errors: list[type] = []
+    aborts: list[type] = []
     try:
-        app(args=argv, prog_name="harness")  # usage errors: typer prints them and exits with 2
+        import click
+
+        errors.append(click.ClickException)
+        aborts.append(click.exceptions.Abort)
+    except ImportError:  # pragma: no cover - a typer without click
+        pass
+    from typer import exceptions
+
+    if hasattr(exceptions, "TyperException"):
+        errors.append(exceptions.TyperException)
+    if hasattr(exceptions, "Abort"):
+        aborts.append(exceptions.Abort)
+    return tuple(errors), tuple(aborts)
+
+
+def _main_body(argv: list[str] | None) -> int:
+    usage_errors, aborts = _command_line_errors()
+    try:  # not standalone: usage errors come here, to be said in one line
+        code = app(args=argv, prog_name="harness", standalone_mode=False)
+    except usage_errors as exc:
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `harness` alone: its help, exit 2 as before
+            console.print(ctx.get_help() if ctx is not None else str(exc), markup=False, highlight=False)
+            return EXIT_BAD_INPUT
+        where = ctx.command_path if ctx is not None else "harness"
+        message = " ".join(exc.format_message().split())
+        error(f"{message} (`{where} --help` lists what it accepts)")
+        return EXIT_BAD_INPUT
+    except aborts:
+        error("interrupted")
+        return 130
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_FAILURE)
     except BadInputError as exc:
@@ -458,15 +499,22 @@ def _main_body(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         error("interrupted")
         return 130
+    except DiskFullError as exc:
+        error(DISK_FULL_ADVICE.format(what=exc))
+        return EXIT_FAILURE
     except HarnessError as exc:  # raised on purpose (the same error ended trials in a row): its own line, exit 1
         error(str(exc))
         return EXIT_FAILURE
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 1
         if os.environ.get("HARNESS_DEBUG"):
             raise
+        full = disk_full(exc)
+        if full is not None:  # not a bug: the environment ran out of room
+            error(DISK_FULL_ADVICE.format(what=full))
+            return EXIT_FAILURE
         error(f"unexpected failure: {type(exc).__name__}: {exc} (set HARNESS_DEBUG=1 for the traceback)")
         return EXIT_FAILURE
-    return 0
+    return code if isinstance(code, int) else 0  # typer.Exit(n) comes back as n
 
 
 def run() -> None:  # pragma: no cover - console script

@@ -59,6 +59,32 @@ class SpecMismatchError(BadInputError):
     """A study is resumed with a spec that differs from the one it was created with."""
 
 
+class DiskFullError(HarnessError):
+    """A write failed for want of space (the storage's disk, the artifact folder): the run stops, the running trial is
+    failed as interrupted (so it resumes from its last checkpoint), and the same command resumes once there is room."""
+
+
+#: How full disks show in the errors of the OS, SQLite and PyTorch's checkpoint writer.
+_DISK_FULL = ("no space left on device", "database or disk is full", "disk quota exceeded", "file write failed")
+
+
+def disk_full(exc: BaseException | None) -> str | None:
+    """The first line of the error in ``exc``'s chain that says a disk is full (``ENOSPC``, ``EDQUOT``, SQLite's
+    ``database or disk is full``, PyTorch's ``file write failed``), else ``None``."""
+    import errno
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f"{exc.strerror}: '{exc.filename}'" if exc.filename else text
+        if any(phrase in str(exc).lower() for phrase in _DISK_FULL):
+            return text
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def did_you_mean(name: object, accepted: Iterable[str]) -> str:
     """Return ``"did you mean 'x'?"`` for the closest accepted names, or ``""`` when none is close.
 

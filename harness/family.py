@@ -57,13 +57,26 @@ class Family(ABC):
         return []
 
     @classmethod
-    @abstractmethod
-    def build(cls, config: dict[str, Any], data: Any) -> nn.Module:
-        """The module for a trial's whole configuration, on the CPU, from the data ``Task.prepare`` returned.
+    def check(cls, config: dict[str, Any], data: Any) -> None:
+        """Refuse a configuration the family cannot build, without building anything: cheap, so that a study checks
+        configurations drawn from its search space before it starts (:func:`harness.study.inputs.preflight`), and
+        :func:`build` checks every trial's before :meth:`build` runs. Default: every configuration is fine.
 
         Raises:
-            InvalidConfigError: the configuration cannot be built (heads not dividing the hidden size); the trial
-                is then pruned with this reason.
+            InvalidConfigError: the configuration cannot be built (heads not dividing the hidden size); a trial is
+                then pruned with this reason, and a search space that allows no other is refused before the study.
+        """
+        return None
+
+    @classmethod
+    @abstractmethod
+    def build(cls, config: dict[str, Any], data: Any) -> nn.Module:
+        """The module for a trial's whole configuration, on the CPU, from the data ``Task.prepare`` returned (the
+        configuration has passed :meth:`check`).
+
+        Raises:
+            InvalidConfigError: the configuration cannot be built after all; the trial is then pruned with this
+                reason.
         """
 
 
@@ -98,9 +111,16 @@ def get(task_name: str, name: str) -> type[Family]:
     return family
 
 
+def check(task_name: str, config: dict[str, Any], data: Any) -> None:
+    """Check ``config`` with its family (:meth:`Family.check`; raises ``InvalidConfigError``)."""
+    get(task_name, config["model"]).check(config, data)
+
+
 def build(task_name: str, config: dict[str, Any], data: Any) -> nn.Module:
-    """Build ``config["model"]``'s module with its family (:meth:`Family.build`)."""
-    return get(task_name, config["model"]).build(config, data)
+    """Build ``config["model"]``'s module with its family: :meth:`Family.check`, then :meth:`Family.build`."""
+    family = get(task_name, config["model"])
+    family.check(config, data)
+    return family.build(config, data)
 
 
 def family_groups(task: Any, default: str, help: str) -> list[Group]:

@@ -14,6 +14,7 @@ the same parameters, and the retry finds the checkpoint of the trial it retries 
 
 from __future__ import annotations
 
+import io
 import os
 import random
 from pathlib import Path
@@ -45,12 +46,35 @@ def set_rng_state(state: dict[str, Any], generator: torch.Generator) -> None:
     random.setstate((version, tuple(internal), gauss))
 
 
+def serialized(obj: Any) -> bytes:
+    """``obj`` as :func:`torch.save` writes it, in memory. Writing these bytes with plain file I/O makes a full disk an
+    ``OSError`` naming the file (``ENOSPC``), where ``torch.save`` to a file reports only an internal position
+    mismatch."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
 def save(path: Path, state: dict[str, Any]) -> None:
-    """Write ``state`` to ``path`` atomically (``torch.save`` to a temporary file, then rename)."""
+    """Write ``state`` to ``path`` atomically (:func:`serialized` into a temporary file, then rename); a failed write
+    leaves neither the temporary file nor a broken ``path``.
+
+    Raises:
+        OSError: the folder cannot be created or written (``ENOSPC`` when the disk is full).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = serialized({"format": FORMAT, **state})
     tmp = path.with_suffix(".tmp")
-    torch.save({"format": FORMAT, **state}, tmp)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc  # a failed write names no file by itself
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def load(path: Path) -> dict[str, Any] | None:

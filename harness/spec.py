@@ -119,6 +119,8 @@ class RunSection(_Strict):
             and re-queued when the next trial starts.
         max_retries: Times a dead trial is re-queued (Optuna's ``RetryHeartbeatStaleTrialCallback``).
         max_repeated_failures: Consecutive trials failing with the same error that stop the study.
+        outage_patience: Seconds each storage call of a running study keeps retrying, with backoff, while the
+            database server cannot be reached, before the error ends the run (:mod:`harness.outage`); 0: no retries.
         trackers: Experiment trackers the trials are mirrored into (``mlflow``, ``tensorboard``; :mod:`harness.trackers`).
         tracking_dir: Where the trackers write (a local MLflow store ``<dir>/mlflow.db``, TensorBoard events in
             ``<dir>/tensorboard``), relative to the working directory.
@@ -128,6 +130,7 @@ class RunSection(_Strict):
     grace_period: int = Field(120, ge=2)
     max_retries: int = Field(2, ge=0)
     max_repeated_failures: int = Field(3, ge=1)
+    outage_patience: float = Field(600.0, ge=0)
     trackers: list[str] = Field(default_factory=list)
     tracking_dir: str = Field("runs", min_length=1)
 
@@ -407,8 +410,8 @@ def check_semantics(spec: StudySpec, source: str) -> None:
                         f"'{spec.metric}', which is to {natural}")
     space = build_space(spec, source)
     task.check_search(space, f"{source}: [search]")
-    _check_strategy(source, "sampler", spec.sampler.name, spec.sampler.options, SAMPLERS)
-    _check_strategy(source, "pruner", spec.pruner.name, spec.pruner.options, PRUNERS)
+    _check_strategy(source, "sampler", spec.sampler.name, spec.sampler.options, SAMPLERS, spec.budget.max_epochs)
+    _check_strategy(source, "pruner", spec.pruner.name, spec.pruner.options, PRUNERS, spec.budget.max_epochs)
     if spec.sampler.name == "grid":
         space.grid()
     for i, params in enumerate(spec.enqueue):
@@ -499,15 +502,21 @@ def build_space(spec: StudySpec, source: str = "<spec>", *, frozen: dict[str, An
                        search_defaults=spec.sampler.name != "grid", frozen=frozen, frozen_complete=frozen_complete)
 
 
-def _check_strategy(source: str, table: str, name: str, options: dict[str, Any], registry) -> None:
+def _check_strategy(source: str, table: str, name: str, options: dict[str, Any], registry, max_epochs: int) -> None:
+    """Unknown names and options, and option values out of range (:meth:`harness.strategies.Strategy.check`)."""
     try:
-        accepted = registry.get(name).option_names()
+        strategy = registry.get(name)
+        accepted = strategy.option_names()
     except UnknownNameError as exc:
         raise SpecError(f"{source}: [{table}] name: {exc}") from None
     for key in options:
         if key not in accepted:
             listed = ["name", *(["seed"] if table == "sampler" else []), *accepted]
             raise SpecError(f"{source}: {unknown_name_message('key', key, listed, f'in [{table}] for {name}')}")
+    reserved = {} if table == "pruner" else {"seed": 0, **({"search_space": {}} if name == "grid" else {})}
+    problem = strategy.check(max_epochs, options, **reserved) if hasattr(strategy, "check") else None
+    if problem:
+        raise SpecError(f"{source}: [{table}] {name}: {problem}")
 
 
 def available_cores() -> int:

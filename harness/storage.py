@@ -40,6 +40,8 @@ CHUNK_CHARS = 60_000
 
 JOURNAL = "journal:"
 GRPC = "grpc://"
+#: Seconds to wait for a gRPC storage proxy to answer when opening it.
+GRPC_READY_SECONDS = 5.0
 
 
 def display_url(url: str) -> str:
@@ -68,21 +70,30 @@ def storage_url(url: str | None = None) -> str:
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The database file of a SQLite URL (``None`` for other dialects or in-memory SQLite)."""
+    """The database file of a SQLite URL (``None`` for other dialects, in-memory SQLite or what is not a URL)."""
     from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - not a SQLAlchemy URL; check_url says so
+        return None
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
     return Path(parsed.database)
+
+
+#: Dialects whose URL must name a database: without one the driver connects to the server's default database
+#: (PostgreSQL: the one named like the user), where a study would land unnoticed.
+_SERVER_DIALECTS = ("postgresql", "mysql", "mariadb", "mssql", "oracle")
 
 
 def check_url(url: str, *, write: bool) -> None:
     """Validate ``url`` without connecting to it.
 
     Raises:
-        StorageError: malformed URL, unknown dialect or missing driver, SQLite directory missing or
-            read-only (``write``), or SQLite file missing (not ``write``).
+        StorageError: malformed URL (no scheme, a port that is not a number), unknown dialect or missing driver,
+            a server database URL without a database name, SQLite without a file (in memory) or with a directory,
+            a SQLite directory missing or read-only (``write``), or a SQLite file missing (not ``write``).
     """
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -92,14 +103,20 @@ def check_url(url: str, *, write: bool) -> None:
         host, _, port = url[len(GRPC):].partition(":")
         if not host or not port.isdigit():
             raise StorageError(f"storage URL '{shown}': expected grpc://HOST:PORT")
+        if not 1 <= int(port) <= 65535:
+            raise StorageError(f"storage URL '{shown}': port {port} is not in 1-65535")
         return
     path = journal_path(url)
     if path is None:
         try:
             parsed = make_url(url)
         except ArgumentError:
+            hint = f"; did you mean sqlite:///{url}?" if "://" not in url and url.endswith((".db", ".sqlite", ".sqlite3")) else ""
             raise StorageError(f"storage URL '{shown}' is not a SQLAlchemy URL; expected e.g. sqlite:///harness.db, "
-                               "postgresql://user@host/db or journal:///path/file.log") from None
+                               f"postgresql://user@host/db or journal:///path/file.log{hint}") from None
+        except ValueError:  # a port that is not a number
+            raise StorageError(f"storage URL '{shown}': the port is not a number; expected e.g. "
+                               "postgresql://user@host:5432/db") from None
         try:
             parsed.get_dialect()
         except NoSuchModuleError:
@@ -109,9 +126,20 @@ def check_url(url: str, *, write: bool) -> None:
         except ImportError as exc:
             raise StorageError(f"storage URL '{shown}': the driver for '{parsed.drivername}' is not installed "
                                f"({exc.name}); pip install it (postgresql: psycopg2-binary)") from None
+        backend = parsed.get_backend_name()
+        if backend in _SERVER_DIALECTS and not parsed.database:
+            raise StorageError(f"storage URL '{shown}' names no database; add it after the host, e.g. "
+                               f"{backend}://user@host/harness (the server's default database is never used)")
+        if backend == "sqlite" and (not parsed.database or parsed.database == ":memory:"):
+            raise StorageError(f"storage URL '{shown}' names no database file (an in-memory SQLite database ends "
+                               "with the process that opened it, and each harness process opens its own); expected "
+                               "e.g. sqlite:///harness.db")
         path = sqlite_path(url)
     if path is None:
         return
+    if path.is_dir() or not path.name or path.name in (".", ".."):
+        raise StorageError(f"storage '{shown}': '{path}' is a directory, not a database file; expected e.g. "
+                           f"sqlite:///{path / 'harness.db'}")
     if write:
         folder = path.parent if str(path.parent) else Path(".")
         if not folder.is_dir():
@@ -125,7 +153,7 @@ def check_url(url: str, *, write: bool) -> None:
 
 
 def open_storage(
-    url: str | None = None, *, write: bool = False, heartbeat: tuple[int, int, int] | None = None
+    url: str | None = None, *, write: bool = False, heartbeat: tuple[int, int, int] | None = None, patience: float = 0.0
 ) -> optuna.storages.BaseStorage:
     """Open the storage at ``url`` (see the module docstring and :func:`storage_url`).
 
@@ -135,6 +163,8 @@ def open_storage(
         heartbeat: ``(interval, grace period, max retries)`` in seconds and retries: RDB storages record a
             heartbeat of every running trial; a trial without one for the grace period is marked failed
             and re-queued (Optuna's ``RetryHeartbeatStaleTrialCallback``) by the next trial that starts.
+        patience: Seconds each call to an RDB storage, once it is open, keeps retrying while the database server
+            cannot be reached (:class:`harness.outage.PatientRDBStorage`); 0 (the default for reading): none.
 
     Raises:
         StorageError: see :func:`check_url`; or the database cannot be reached.
@@ -142,14 +172,25 @@ def open_storage(
     import optuna
     from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
+    from harness.outage import PatientRDBStorage
+
     url = storage_url(url)
     check_url(url, write=write)
     if url.startswith(GRPC):
         host, _, port = url[len(GRPC):].partition(":")
         try:
-            return optuna.storages.GrpcStorageProxy(host=host, port=int(port))
+            with warnings.catch_warnings():  # "experimental" in Optuna: not the user's concern
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                proxy = optuna.storages.GrpcStorageProxy(host=host, port=int(port))
         except ImportError as exc:
             raise StorageError(f"storage '{url}' needs grpcio and protobuf ({exc.name}); pip install 'harness[grpc]'") from None
+        try:
+            proxy.wait_server_ready(timeout=GRPC_READY_SECONDS)
+        except ConnectionError:
+            proxy.close()
+            raise StorageError(f"storage '{url}': no gRPC storage proxy answers at {host}:{port} within "
+                               f"{GRPC_READY_SECONDS:g} s; start one with `harness storage-proxy --port {port}`") from None
+        return proxy
     path = journal_path(url)
     if path is not None:
         from optuna.storages.journal import JournalFileBackend
@@ -168,14 +209,14 @@ def open_storage(
                          "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(
                              max_retry=retries)}
             try:
-                storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **extra)
+                storage = PatientRDBStorage(url, engine_kwargs=engine_kwargs, patience=patience, **extra)
             except (IntegrityError, OperationalError) as exc:
                 # another process created the schema of this new database at the same time: SQLite reports a
                 # duplicate version row (IntegrityError) or "table ... already exists" (OperationalError)
                 if isinstance(exc, OperationalError) and "already exists" not in str(exc):
                     raise
                 time.sleep(0.5)
-                storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **extra)
+                storage = PatientRDBStorage(url, engine_kwargs=engine_kwargs, patience=patience, **extra)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise StorageError(f"storage '{display_url(url)}' cannot be opened: {reason}") from None

@@ -196,6 +196,19 @@ class Task(ABC):
     def build_model(self, config: dict[str, Any], data: Any) -> nn.Module:
         """Build the model for a trial's configuration (``config["model"]`` names the family)."""
 
+    def check_config(self, config: dict[str, Any], data: Any) -> None:
+        """Refuse a configuration the task cannot build, without building it (the study's preflight draws some from
+        the search space). Default: the family of ``config["model"]`` checks it (:meth:`harness.family.Family.check`);
+        a task without a ``model`` parameter accepts every configuration.
+
+        Raises:
+            InvalidConfigError: the configuration cannot be built.
+        """
+        if "model" in config:
+            from harness import family
+
+            family.check(self.name, config, data)
+
     @abstractmethod
     def train_data(self, data: Any, batch_size: int, generator: Any) -> TrainData:
         """One epoch of training data for ``torch.utils.data`` (:mod:`harness.data` builds the loader): the dataset,

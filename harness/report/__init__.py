@@ -12,6 +12,7 @@ gives byte-identical files.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from harness.report.load import StudyData, load_study_data
@@ -35,6 +36,7 @@ def write_report(study_name: str, *, storage: str | None = None, out: Path | Non
 
     Raises:
         StorageError: no storage, or no such study (the message lists the studies there).
+        BadInputError: ``out`` cannot be written (:func:`output_folder`).
     """
     from harness.report.load import find_study
     from harness.report.markdown import build_markdown
@@ -51,6 +53,7 @@ def write_report(study_name: str, *, storage: str | None = None, out: Path | Non
 
     out = Path(out) if out is not None else Path("reports") / f"{study_name}.md"
     study = find_study(study_name, storage)
+    output_folder(out)  # before the plots are drawn
     if study.user_attrs.get("benchmark"):
         from harness.report.benchmark import write_benchmark_report
 
@@ -74,7 +77,7 @@ def write_report(study_name: str, *, storage: str | None = None, out: Path | Non
         sample = data.attrs.get(f"caption_sample_{k}")
         pngs[f"caption_{k}"] = caption_plot(sample, tuple(captions.get("grid", (1, 1)))) if sample else None
 
-    out.parent.mkdir(parents=True, exist_ok=True)
+    output_folder(out)
     images = write_pngs(folder, pngs)  # figure key = file name (history.png, caption_0.png, ...)
     text = build_markdown(data, images=images, importances=importances, attention_note=attention_note)
     atomic_write(out, text.encode("utf-8"))
@@ -96,6 +99,27 @@ def write_pngs(folder: Path, pngs: dict[str, bytes | None]) -> dict[str, str]:
         atomic_write(target, png)
         images[name] = f"{_url(folder.name)}/{name}.png"
     return images
+
+
+def output_folder(out: Path, option: str = "--out") -> None:
+    """Create the folder ``out`` goes in (with its parents) and check that it can be written there.
+
+    Raises:
+        BadInputError: ``out`` is a directory, or its folder cannot be created or written (names ``option``).
+    """
+    from harness.errors import BadInputError
+
+    if out.is_dir():
+        raise BadInputError(f"{option} '{out}' is a directory; give a file path, e.g. {out / 'report.md'}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInputError(f"cannot write {option} '{out}': cannot create '{out.parent}' ({exc.strerror})") from None
+    try:  # a real file: permissions alone do not tell (a read-only mount, /proc, a full quota)
+        with tempfile.TemporaryFile(dir=out.parent):
+            pass
+    except OSError as exc:
+        raise BadInputError(f"cannot write {option} '{out}': '{out.parent}' takes no files ({exc.strerror})") from None
 
 
 def atomic_write(path: Path, content: bytes) -> None:

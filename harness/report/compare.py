@@ -119,12 +119,12 @@ def curves_plot(datas: list[StudyData]) -> bytes | None:
 
 def write_compare_report(names: list[str], storage: str | None, out: Path) -> Path:
     """Write the comparison of ``names`` to ``out`` (PNG in ``<out stem>/`` beside it)."""
-    from harness.report import atomic_write
+    from harness.report import atomic_write, output_folder
     from harness.report.markdown import md_table
 
     datas = [load_study_data(n, storage) for n in names]
     folder = out.parent / out.stem
-    out.parent.mkdir(parents=True, exist_ok=True)
+    output_folder(out)
     parts = [f"# Comparison: {', '.join(names)}",
              "Each study as stored; validation values drive the searches, test metrics belong to each study's best "
              "configuration, evaluated once.",

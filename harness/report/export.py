@@ -63,14 +63,16 @@ def export_study(study: Any, fmt: str, out: Path) -> Path:
     """Write the trials table of ``study`` to ``out`` as ``fmt`` (``csv`` or ``parquet``).
 
     Raises:
-        BadInputError: unknown format, or Parquet without pyarrow.
+        BadInputError: unknown format, Parquet without pyarrow, or ``out`` cannot be written.
     """
+    from harness.report import output_folder
+
     if fmt not in FORMATS:
         from harness.errors import unknown_name_message
 
         raise BadInputError(unknown_name_message("export format", fmt, FORMATS))
     frame = trials_table(study)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    output_folder(out)
     tmp = out.with_name(f".{out.name}.tmp")
     try:
         if fmt == "csv":

@@ -56,7 +56,7 @@ from harness.study.evaluate import (
 from harness.study.inputs import load_data, preflight, resolve_data_dir
 from harness.study.objective import Terminated, TrialError, first_number, make_objective, store_result
 from harness.study.opening import finished_count, open_study
-from harness.study.optimize import RepeatedFailures, checkpoint_folder, optimize, requeue_interrupted
+from harness.study.optimize import RepeatedFailures, checkpoint_folder, interrupt_signals, optimize, requeue_interrupted
 from harness.study.plan import Plan
 from harness.study.run import RunSummary, run_study, worker_main
 
@@ -64,6 +64,7 @@ __all__ = [
     "Plan", "RunSummary", "RepeatedFailures", "Terminated", "TrialError", "Tested",
     "run_study", "worker_main", "load_data", "preflight", "resolve_data_dir", "open_study", "finished_count",
     "make_objective", "first_number", "store_result", "optimize", "checkpoint_folder", "requeue_interrupted",
+    "interrupt_signals",
     "evaluate_best", "evaluate_trial", "retrain", "retrain_and_test", "evaluate_on", "store_baselines",
     "attention_fallback",
 ]

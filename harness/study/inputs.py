@@ -36,7 +36,8 @@ def load_data(spec: StudySpec, data_dir: Path | None) -> tuple[Task, Any]:
     absolute = any(isinstance(v, str) and Path(v).is_absolute() for v in options.model_dump().values())
     if where is not None and not where.is_dir() and not absolute:  # absolute file options need no data directory
         raise DataError(
-            f"data directory '{where}' does not exist (dataset {info.name}); pass --data-dir DIR or set "
+            f"data directory '{where}' {'is a file' if where.exists() else 'does not exist'} (dataset {info.name}); "
+            "pass --data-dir DIR or set "
             f"HARNESS_DATA_DIR, or fetch it with `harness download {info.name} --data-dir DIR`"
         )
     key = repr((spec.study.task, spec.dataset.name, options.model_dump(), str(where), spec.to_budget(), spec.study.seed))
@@ -51,8 +52,9 @@ def preflight(plan: Plan) -> None:
     """Checks that need the data, done before the storage is touched.
 
     Raises:
-        SpecError: every parameter is fixed while several trials are asked for; or a fixed warmup is not
-            shorter than the training (fixed batch size and accumulation).
+        SpecError: every parameter is fixed while several trials are asked for; a fixed warmup is not shorter than
+            the training (fixed batch size and accumulation); or no configuration the search space allows can be
+            built (:func:`check_configurations`).
     """
     from harness.schedules import Horizon, warmup_steps
     from harness.training import steps_per_epoch
@@ -61,6 +63,7 @@ def preflight(plan: Plan) -> None:
     if not space.searches_anything() and spec.study.n_trials > 1 and spec.sampler.name != "grid":
         raise SpecError(f"{spec.name}: the search space is empty (every parameter is fixed) but n_trials = "
                         f"{spec.study.n_trials}; list values or give a range in [search], or set n_trials = 1")
+    check_configurations(plan)
     fixed = {name: _fixed(space, name) for name in ("warmup_steps", "batch_size", "grad_accum_steps")}
     if None in fixed.values():
         return
@@ -70,6 +73,36 @@ def preflight(plan: Plan) -> None:
         warmup_steps({"warmup_steps": fixed["warmup_steps"]}, horizon)
     except InvalidConfigError as exc:
         raise SpecError(f"{spec.name}: [search] warmup_steps: {exc}") from None
+
+
+#: Configurations :func:`check_configurations` draws from the search space.
+CONFIGURATION_DRAWS = 32
+
+
+def check_configurations(plan: Plan, draws: int = CONFIGURATION_DRAWS) -> None:
+    """Refuse a search space that allows no configuration its model families can build (the fixed heads do not
+    divide the fixed hidden size, say): ``draws`` configurations drawn at random (seeded, in memory; nothing is
+    stored or trained) are checked by the task (:meth:`harness.task.Task.check_config`: by default their model
+    families, :meth:`harness.family.Family.check`); the first that passes ends the check. A space where some configurations are invalid is accepted, and those trials are pruned with
+    their reason.
+
+    Raises:
+        SpecError: every draw failed; the message is the first draw's reason.
+    """
+    import optuna
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=plan.spec.study.seed))
+    reasons: list[str] = []
+    for _ in range(draws):
+        try:
+            config = plan.space.suggest(study.ask())
+            plan.task.check_config(config, plan.data)
+            return
+        except InvalidConfigError as exc:
+            reasons.append(str(exc))
+    every = "" if len(set(reasons)) == 1 else f" (and every other of {draws} configurations drawn at random)"
+    raise SpecError(f"{plan.spec.name}: [search]: no configuration can be built: {reasons[0]}{every}; change the "
+                    "fixed values or widen the search")
 
 
 def _fixed(space: SearchSpace, name: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import BadInputError, InvalidConfigError
+from harness.errors import BadInputError, DiskFullError, InvalidConfigError, disk_full
 from harness.storage import put_series
 from harness.study import weights
 
@@ -27,8 +27,10 @@ def make_objective(plan: Plan, progress: Any = None, worker: int = 0, on_epoch: 
     """The Optuna objective: suggest a configuration, train it, store its curves, return its value.
 
     A trial that raises is stored with ``fail_reason`` and surfaces as :class:`TrialError` (the study
-    goes on); an interruption is stored as ``interrupted`` and propagates. With ``plan.checkpoints`` every
-    trial saves its state after each epoch, and a retry of a trial that died resumes from it (:mod:`harness.resume`);
+    goes on); an interruption is stored as ``interrupted`` and propagates, and so is a full disk
+    (:class:`~harness.errors.DiskFullError`: the run stops, the trial resumes from its checkpoint on the next run).
+    With ``plan.checkpoints`` every trial saves its state after each epoch, and a retry of a trial that died resumes
+    from it (:mod:`harness.resume`);
     a retry trains with the seed of the trial it retries. With ``plan.trial_weights`` the best complete trial of each
     model family keeps its best-epoch weights for the test evaluation (:mod:`harness.study.weights`).
 
@@ -72,6 +74,10 @@ def make_objective(plan: Plan, progress: Any = None, worker: int = 0, on_epoch: 
         except (BadInputError, optuna.TrialPruned):
             raise
         except Exception as exc:  # noqa: BLE001 - stored on the trial; the study goes on
+            full = disk_full(exc)
+            if full is not None:  # not the trial's fault: it resumes from its checkpoint once there is room
+                _try_set(trial, "fail_reason", f"interrupted (disk full: {full})"[:500])
+                raise DiskFullError(full) from exc
             _try_set(trial, "fail_reason", f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
             _try_set(trial, "seconds", time.perf_counter() - start)
             raise TrialError(f"{type(exc).__name__}: {exc}") from exc

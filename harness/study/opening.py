@@ -18,9 +18,11 @@ WORKER_SEED_STRIDE = 7_919
 
 
 def study_storage(spec: StudySpec, storage: str | None, write: bool = True):
-    """The storage at ``storage`` with the heartbeat of the spec's ``[run]`` table (:func:`harness.storage.open_storage`)."""
+    """The storage at ``storage`` with the heartbeat and the outage patience of the spec's ``[run]`` table
+    (:func:`harness.storage.open_storage`)."""
     run = spec.run
-    return open_storage(storage, write=write, heartbeat=(run.heartbeat_interval, run.grace_period, run.max_retries))
+    return open_storage(storage, write=write, heartbeat=(run.heartbeat_interval, run.grace_period, run.max_retries),
+                        patience=run.outage_patience)
 
 
 def build_sampler_and_pruner(spec: StudySpec, space: SearchSpace, n_existing: int, worker: int = 0, parallel: bool = False):

@@ -41,22 +41,56 @@ class FailureWatch:
             study.stop()
 
 
+class TargetReached:
+    """Optuna callback: stops this process's trials once the study holds ``target`` finished (complete or pruned)
+    trials, or once the trials running elsewhere would bring it there.
+
+    Optuna's ``MaxTrialsCallback`` counts finished trials only, so with several workers each one that finishes a
+    trial while another's last trial still runs starts one more: the study ends up to ``workers - 1`` trials past
+    its target, trained for nothing. Counting the running trials stops such a worker instead; if a trial it counted
+    on fails, the worker that ran it finds the target unreached and goes on. (Two workers deciding in the same
+    instant can still both start one more.)
+    """
+
+    def __init__(self, target: int):
+        self.target = target
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        from optuna.trial import TrialState
+
+        states = [t.state for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED,
+                                                                             TrialState.RUNNING))]
+        finished = sum(s != TrialState.RUNNING for s in states)
+        if finished >= self.target or len(states) >= self.target:
+            study.stop()
+
+
 @contextmanager
-def sigterm_as_interrupt():
-    """Within the block, SIGTERM raises :class:`~harness.study.objective.Terminated` (like Ctrl+C raises
-    KeyboardInterrupt)."""
-    def handler(signum, frame):  # noqa: ANN001 - signal's signature
+def interrupt_signals():
+    """Within the block, SIGINT raises ``KeyboardInterrupt`` and SIGTERM raises
+    :class:`~harness.study.objective.Terminated`, whatever the process inherited; the previous handlers come back
+    afterwards.
+
+    Deliberately so for SIGINT: a shell without job control (a script's ``harness run-study ... &``, ``make test &``)
+    starts background commands with SIGINT ignored, and Python then installs no handler, so ``kill -INT`` would be
+    ignored and the study would go on unseen. Either signal marks the running trial failed and ends the run (exit
+    130 / 143); the same command resumes it. A study that must outlive its terminal's Ctrl+C runs in a session of
+    its own (``setsid harness run-study ...``).
+    """
+    def terminated(signum, frame):  # noqa: ANN001 - signal's signature
         raise Terminated()
 
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+                    signal.SIGTERM: signal.signal(signal.SIGTERM, terminated)}
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def optimize(study: optuna.Study, plan: Plan, *, progress: Any = None, worker: int = 0, callbacks: Any = (),
@@ -71,9 +105,6 @@ def optimize(study: optuna.Study, plan: Plan, *, progress: Any = None, worker: i
         KeyboardInterrupt: SIGINT (or :class:`~harness.study.objective.Terminated` for SIGTERM); the running trial is
             failed.
     """
-    from optuna.study import MaxTrialsCallback
-    from optuna.trial import TrialState
-
     from harness.trackers import Trackers
 
     spec = plan.spec
@@ -81,7 +112,7 @@ def optimize(study: optuna.Study, plan: Plan, *, progress: Any = None, worker: i
     hooks = [h for h in (on_epoch, trackers.epoch if trackers.trackers else None) if h is not None]
     objective = make_objective(plan, progress, worker, _chain(hooks))
     watch = FailureWatch(spec.run.max_repeated_failures)
-    everything = [MaxTrialsCallback(spec.study.n_trials, states=(TrialState.COMPLETE, TrialState.PRUNED)), watch]
+    everything = [TargetReached(spec.study.n_trials), watch]
     if progress is not None:
         everything.append(progress.trial_finished)
     if trackers.trackers:

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import BadInputError
 from harness.spec import StudySpec, parse_spec, resolve_threads
-from harness.storage import display_url, storage_url
+from harness.storage import check_url, display_url, storage_url
 from harness.study.evaluate import best_of, evaluate_best
 from harness.study.inputs import load_data, preflight, resolve_data_dir
 from harness.study.metadata import dashboard_note, name_the_metric, refresh_data_facts, write_metadata
 from harness.study.opening import finished_count, open_study, stored_space, study_storage
-from harness.study.optimize import checkpoint_folder, optimize, requeue_interrupted, sigterm_as_interrupt
+from harness.study.optimize import checkpoint_folder, interrupt_signals, optimize, requeue_interrupted
 from harness.study.plan import Plan
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ def run_study(
         raise BadInputError(f"callbacks and on_epoch run in this process, but workers = {workers} trains in worker "
                             "processes; use workers = 1, or attach them in each worker (harness.objective)")
     started = time.perf_counter()
+    check_url(storage_url(storage), write=True)  # a malformed storage URL: refused before anything runs
     spec.to_placement()  # a device that is not there, or a precision it cannot do: refused before anything runs
     if devices:
         from harness.study.workers import worker_devices
@@ -117,7 +118,7 @@ def run_study(
         console.print(f"{verb} study '{spec.name}' in {shown}: {before} of {target} trials finished; objective "
                       f"{spec.metric} ({spec.direction}); torch threads {threads}"
                       + (f" over {workers} workers" if workers > 1 else ""), markup=False)
-    with sigterm_as_interrupt():
+    with interrupt_signals():
         if before < target and workers > 1:
             from harness.study.workers import run_workers
 
@@ -166,5 +167,5 @@ def worker_main(spec_data: dict[str, Any], storage: str | None, data_dir: str | 
                         trial_weights=trial_weights)
     study, _ = open_study(spec, plan.space, storage, create=False, worker=worker, parallel=True)
     plan = replace(plan, space=stored_space(spec, study))
-    with sigterm_as_interrupt():
+    with interrupt_signals():
         optimize(study, plan, worker=worker)

@@ -16,17 +16,29 @@ from harness.model_params import ATTENTION_TYPE, EMBEDDING_SIZE, HEADS
 from harness.task import Group
 
 
-def common(config: dict[str, Any], data: Any, *, multihead: bool) -> dict[str, Any]:
-    """What both decoders take: vocabulary, the image encoder (:func:`encoder_config`), sizes, beam size and special
-    token ids.
+def check(config: dict[str, Any], data: Any, *, multihead: bool) -> None:
+    """What both decoders need of a configuration: heads dividing the hidden size where multi-head attention runs, an
+    image encoder that leaves a region of the image (:func:`encoder_config`; nothing is built).
 
     Raises:
-        InvalidConfigError: the encoder leaves no region of the image, or heads do not divide the hidden size.
-        BadInputError: a pretrained encoder's weights or package are missing.
+        InvalidConfigError: either does not hold.
+        BadInputError: an unknown pretrained encoder or stride.
     """
     heads = config.get("heads", 1)
     if multihead and config["hidden_size"] % heads:
         raise InvalidConfigError(f"heads={heads} does not divide hidden_size={config['hidden_size']}")
+    encoder_config(config, data)
+
+
+def common(config: dict[str, Any], data: Any) -> dict[str, Any]:
+    """What both decoders take: vocabulary, the image encoder (:func:`encoder_config`), sizes, beam size and special
+    token ids.
+
+    Raises:
+        InvalidConfigError: the encoder leaves no region of the image.
+        BadInputError: a pretrained encoder's weights or package are missing.
+    """
+    heads = config.get("heads", 1)
     return dict(vocab=len(data.vocab), encoder=encoder_config(config, data), hidden_size=config["hidden_size"],
                 heads=heads, dropout=config["dropout"], max_len=data.max_len, beam_size=config["beam_size"],
                 pad_id=PAD_ID, bos_id=BOS_ID, eos_id=EOS_ID)
@@ -72,11 +84,15 @@ class ShowAttendTell(Family):
                 Group((HEADS,), lambda c: c.get("attention") == "multihead", "attention = multihead")]
 
     @classmethod
+    def check(cls, config: dict[str, Any], data: Any) -> None:
+        check(config, data, multihead=config["attention"] == "multihead")
+
+    @classmethod
     def build(cls, config: dict[str, Any], data: Any):
         from harness.attention import build_attention
         from harness.models.captioning.lstm import ShowAttendTell, ShowAttendTellConfig
 
-        cfg = ShowAttendTellConfig(**common(config, data, multihead=config["attention"] == "multihead"),
+        cfg = ShowAttendTellConfig(**common(config, data),
                                    embedding_size=config["embedding_size"], gate=config["gate"], alpha_c=config["alpha_c"])
         return ShowAttendTell(cfg, functools.partial(build_attention, config["attention"]))
 
@@ -92,10 +108,14 @@ class CaptionTransformer(Family):
         return [Group((CAPTION_TRANSFORMER_LAYERS, HEADS))]
 
     @classmethod
+    def check(cls, config: dict[str, Any], data: Any) -> None:
+        check(config, data, multihead=True)
+
+    @classmethod
     def build(cls, config: dict[str, Any], data: Any):
         from harness.attention import build_attention
         from harness.models.captioning import CaptionerConfig
         from harness.models.captioning.transformer import TransformerCaptioner
 
-        cfg = CaptionerConfig(**common(config, data, multihead=True), layers=config["transformer_layers"])
+        cfg = CaptionerConfig(**common(config, data), layers=config["transformer_layers"])
         return TransformerCaptioner(cfg, functools.partial(build_attention, "multihead"))

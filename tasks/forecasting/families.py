@@ -32,12 +32,17 @@ def shape(prepared: Any) -> dict[str, Any]:
                 output_index=tuple(d.input_columns.index(c) for c in d.output_columns))
 
 
-def sizes(config: dict[str, Any], *, multihead: bool) -> dict[str, Any]:
-    """The sizes the attention forecasters share; heads must divide the hidden size where multi-head attention runs."""
+def check_heads(config: dict[str, Any], *, multihead: bool) -> None:
+    """Heads must divide the hidden size where multi-head attention runs."""
     heads = config.get("heads", 1)
     if multihead and config["hidden_size"] % heads:
         raise InvalidConfigError(f"heads={heads} does not divide hidden_size={config['hidden_size']}")
-    return dict(hidden_size=config["hidden_size"], dropout=config["dropout"], revin=config["revin"], heads=heads)
+
+
+def sizes(config: dict[str, Any]) -> dict[str, Any]:
+    """The sizes the attention forecasters share."""
+    return dict(hidden_size=config["hidden_size"], dropout=config["dropout"], revin=config["revin"],
+                heads=config.get("heads", 1))
 
 
 class RNNForecaster(Family):
@@ -55,11 +60,15 @@ class RNNForecaster(Family):
                 Group((HEADS,), lambda c: c.get("attention") == "multihead", "attention = multihead")]
 
     @classmethod
+    def check(cls, config: dict[str, Any], data: Any) -> None:
+        check_heads(config, multihead=config["attention"] == "multihead")
+
+    @classmethod
     def build(cls, config: dict[str, Any], data: Any):
         from harness.attention import build_attention
         from harness.models.forecasting.rnn import RNNForecastConfig, RNNForecaster
 
-        cfg = RNNForecastConfig(**shape(data), **sizes(config, multihead=config["attention"] == "multihead"),
+        cfg = RNNForecastConfig(**shape(data), **sizes(config),
                                 layers=config["layers"], cell=config["cell"], input_feeding=config["input_feeding"])
         return RNNForecaster(cfg, functools.partial(build_attention, config["attention"]))
 
@@ -79,15 +88,18 @@ class TransformerForecaster(Family):
                 Group((HEADS,), lambda c: c.get("self_attention") == "multihead", "self_attention = multihead")]
 
     @classmethod
+    def check(cls, config: dict[str, Any], data: Any) -> None:
+        check_heads(config, multihead=config["self_attention"] == "multihead")
+        if config["patch_len"] > data.data.lookback:
+            raise InvalidConfigError(f"patch_len={config['patch_len']} is longer than the look-back window "
+                                     f"({data.data.lookback})")
+
+    @classmethod
     def build(cls, config: dict[str, Any], data: Any):
         from harness.attention import build_attention
         from harness.models.forecasting.transformer import TransformerForecastConfig, TransformerForecaster
 
-        common = sizes(config, multihead=config["self_attention"] == "multihead")
-        if config["patch_len"] > data.data.lookback:
-            raise InvalidConfigError(f"patch_len={config['patch_len']} is longer than the look-back window "
-                                     f"({data.data.lookback})")
-        cfg = TransformerForecastConfig(**shape(data), **common, layers=config["transformer_layers"],
+        cfg = TransformerForecastConfig(**shape(data), **sizes(config), layers=config["transformer_layers"],
                                         patch_len=config["patch_len"])
         return TransformerForecaster(cfg, functools.partial(build_attention, config["self_attention"]))
 
@@ -103,7 +115,7 @@ class AttentionPooling(Family):
         from harness.models.forecasting._base import ForecastConfig
         from harness.models.forecasting.pooling import AttentionPoolingForecaster
 
-        return AttentionPoolingForecaster(ForecastConfig(**shape(data), **sizes(config, multihead=False)))
+        return AttentionPoolingForecaster(ForecastConfig(**shape(data), **sizes(config)))
 
 
 class DLinear(Family):
@@ -117,9 +129,12 @@ class DLinear(Family):
         return [Group((KERNEL,))]
 
     @classmethod
+    def check(cls, config: dict[str, Any], data: Any) -> None:
+        if config["kernel"] % 2 == 0:
+            raise InvalidConfigError(f"kernel={config['kernel']} must be odd")
+
+    @classmethod
     def build(cls, config: dict[str, Any], data: Any):
         from harness.models.forecasting.dlinear import DLinear, DLinearConfig
 
-        if config["kernel"] % 2 == 0:
-            raise InvalidConfigError(f"kernel={config['kernel']} must be odd")
         return DLinear(DLinearConfig(**shape(data), kernel=config["kernel"]))

@@ -13,11 +13,16 @@ from harness.model_params import ATTENTION_TYPE, CELL, EMBEDDING_SIZE, HEADS, IN
 from harness.task import Group
 
 
-def _sizes(config: dict[str, Any], data: Any, layers: int) -> dict[str, Any]:
-    """The constructor arguments both families share: vocabularies, sizes, special token ids."""
+def _check_heads(config: dict[str, Any]) -> None:
+    """Heads must divide the hidden size wherever multi-head attention runs (the Transformer, an RNN's multihead)."""
     hidden, heads = config["hidden_size"], config.get("heads", 1)
     if hidden % heads and (config["model"] == "transformer" or config.get("attention") == "multihead"):
         raise InvalidConfigError(f"heads={heads} does not divide hidden_size={hidden}")
+
+
+def _sizes(config: dict[str, Any], data: Any, layers: int) -> dict[str, Any]:
+    """The constructor arguments both families share: vocabularies, sizes, special token ids."""
+    hidden, heads = config["hidden_size"], config.get("heads", 1)
     return dict(src_vocab=data.src_tok.vocab_size, tgt_vocab=data.tgt_tok.vocab_size, hidden_size=hidden, layers=layers,
                 dropout=config["dropout"], heads=heads, max_len=data.max_len, pad_id=PAD_ID, bos_id=BOS_ID, eos_id=EOS_ID)
 
@@ -34,6 +39,10 @@ class RNN(Family):
     @classmethod
     def groups(cls) -> list[Group]:
         return [Group((ATTENTION_TYPE, CELL, INPUT_FEEDING, EMBEDDING_SIZE, LAYERS))]
+
+    @classmethod
+    def check(cls, config: dict[str, Any], data: Any) -> None:
+        _check_heads(config)
 
     @classmethod
     def build(cls, config: dict[str, Any], data: Any):
@@ -56,6 +65,10 @@ class Transformer(Family):
     @classmethod
     def groups(cls) -> list[Group]:
         return [Group((TRANSFORMER_LAYERS, HEADS))]
+
+    @classmethod
+    def check(cls, config: dict[str, Any], data: Any) -> None:
+        _check_heads(config)
 
     @classmethod
     def build(cls, config: dict[str, Any], data: Any):

@@ -23,10 +23,14 @@ def slow_spec(tmp_path, name: str, n_trials: int = 3):
     return spec
 
 
-def start(spec, url, cwd):
+def start(spec, url, cwd, sigint=signal.SIG_DFL):
+    """``harness run-study`` in a subprocess whose SIGINT disposition is ``sigint`` when it starts, set here rather
+    than inherited: a suite run as a script's background job (``make test &``) has SIGINT ignored, and its children
+    would inherit that."""
     env = harness_env()
     return subprocess.Popen([sys.executable, "-m", "harness", "run-study", str(spec), "--storage", url, "--quiet"],
-                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, sigint))
 
 
 def wait_for_running_trial(url: str, name: str, timeout: float = 120) -> int:
@@ -68,11 +72,15 @@ def test_sigkill_mid_trial_is_failed_after_the_grace_period_and_retried(tmp_path
     assert not any(t.state.name == "RUNNING" for t in study.trials)
 
 
-@pytest.mark.parametrize("sig,code,reason", [(signal.SIGTERM, 143, "interrupted (SIGTERM)"),
-                                             (signal.SIGINT, 130, "interrupted (SIGINT)")])
-def test_signal_fails_the_running_trial_and_the_same_command_resumes(tmp_path, sig, code, reason):
+@pytest.mark.parametrize("sig,code,reason,inherited", [
+    (signal.SIGTERM, 143, "interrupted (SIGTERM)", signal.SIG_DFL),
+    (signal.SIGINT, 130, "interrupted (SIGINT)", signal.SIG_DFL),
+    # started as a script's background job: SIGINT ignored, and run-study handles it all the same
+    (signal.SIGINT, 130, "interrupted (SIGINT)", signal.SIG_IGN),
+], ids=["sigterm", "sigint", "sigint-started-ignored"])
+def test_signal_fails_the_running_trial_and_the_same_command_resumes(tmp_path, sig, code, reason, inherited):
     spec, url = slow_spec(tmp_path, "signalled", n_trials=2), f"sqlite:///{tmp_path / 's.db'}"
-    proc = start(spec, url, tmp_path)
+    proc = start(spec, url, tmp_path, sigint=inherited)
     number = wait_for_running_trial(url, "signalled")
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)

@@ -49,7 +49,7 @@ def test_run_study_with_two_workers(tmp_path):
     assert "over 2 workers" in proc.stdout
     study = optuna.load_study(study_name="two", storage=url)
     finished = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
-    assert 4 <= len(finished) <= 5  # at most workers - 1 beyond the target
+    assert 4 <= len(finished) <= 5  # the target; one more only when both workers decide in the same instant
     assert {t.user_attrs["worker"] for t in finished} == {0, 1}
     assert {t.user_attrs["threads"] for t in finished} == {1}  # 2 threads divided between 2 workers
     # each worker process saw its own GPU, set before it imported torch (no GPU here: auto then trains on the CPU)

@@ -17,7 +17,7 @@ from harness.report.benchmark.load import BenchmarkData, SeedRun, load_benchmark
 
 def write_benchmark_report(name: str, study: Any, storage: str | None, out: Path) -> Path:
     """Write ``out`` and its PNGs (folder ``<name>/`` beside it) for the benchmark ``name``; returns ``out``."""
-    from harness.report import atomic_write, write_pngs
+    from harness.report import atomic_write, output_folder, write_pngs
     from harness.report.benchmark import plots as P
     from harness.report.benchmark import tables as T
     from harness.report.benchmark.markdown import document
@@ -25,7 +25,7 @@ def write_benchmark_report(name: str, study: Any, storage: str | None, out: Path
 
     data = load_benchmark(name, storage, study)
     folder = out.parent / name
-    out.parent.mkdir(parents=True, exist_ok=True)
+    output_folder(out)
     pngs: dict[str, bytes | None] = {}
     for problem in data.problems:
         slug = problem.replace("/", "_")
