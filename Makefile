@@ -26,9 +26,11 @@ demo: setup
 	$(BIN)/harness run-study studies/quickstart.toml
 	$(BIN)/harness report quickstart
 
-## test: the whole suite (the PostgreSQL tests need the server on 127.0.0.1:5432; see check-postgres)
+## test: the whole suite in TEST_WORKERS processes, one file per process (the PostgreSQL tests need the server on
+## 127.0.0.1:5432; see check-postgres). TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
 test: setup check-postgres
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 ## check-postgres: say whether PostgreSQL answers on 127.0.0.1:5432, and how to start it if not
 check-postgres: setup

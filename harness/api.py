@@ -15,7 +15,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import BadInputError, UnknownNameError
-from harness.registry import ATTENTION, BASELINES, DATASETS, MODELS, PRUNERS, SAMPLERS, SCHEDULES, TASKS, TRACKERS
+from harness.registry import (
+    ATTENTION,
+    BASELINES,
+    DATASETS,
+    LAUNCHERS,
+    MODELS,
+    PRUNERS,
+    SAMPLERS,
+    SCHEDULES,
+    TASKS,
+    TRACKERS,
+)
 from harness.spec import StudySpec, load_spec
 from harness.storage import open_storage
 
@@ -188,6 +199,7 @@ def plan(spec: str | Path | dict | StudySpec, *, settings: list[str] | None = No
         "sampler": {"name": spec.sampler.name, "options": spec.sampler.options},
         "pruner": {"name": spec.pruner.name, "options": spec.pruner.options},
         "search_space": build_space(spec).describe(), "enqueue": list(spec.enqueue),
+        "launcher": {"workers": workers, **spec.launcher.model_dump()},
     }
     if spec.benchmark is not None:
         from harness.benchmark import arms
@@ -369,6 +381,7 @@ def catalogue() -> dict[str, list[tuple[str, str]]]:
     out["samplers"] = [(n, SAMPLERS.summary(n)) for n in SAMPLERS.names()]
     out["pruners"] = [(n, PRUNERS.summary(n)) for n in PRUNERS.names()]
     out["trackers"] = [(n, TRACKERS.summary(n)) for n in TRACKERS.names()]
+    out["launchers"] = [(n, LAUNCHERS.summary(n)) for n in LAUNCHERS.names()]
     return out
 
 

@@ -1,4 +1,4 @@
-"""The catalogue of built-in components: attention types and trackers, by name.
+"""The catalogue of built-in components: attention types, trackers and launchers, by name.
 
 Kept apart from the registry mechanism (:mod:`harness.registry`), which imports this module on a registry's first
 lookup. Entries are lazy ``"module:attribute"`` strings with their one-line summaries, so listing them imports
@@ -7,7 +7,7 @@ nothing heavy (no PyTorch). Schedules, samplers and pruners register themselves 
 (``pyproject.toml``), exactly as a plugin's do.
 """
 
-from harness.registry import ATTENTION, TRACKERS
+from harness.registry import ATTENTION, LAUNCHERS, TRACKERS
 
 for _name, _target, _summary in [
     ("none", "harness.attention.none:NoAttention", "no attention: fixed context from the last encoder state (Cho et al. 2014)"),
@@ -27,3 +27,10 @@ TRACKERS.register("mlflow", "harness.trackers:MLflowTracker",
                   summary="MLflow: a parent run per study, a child run per trial, per-epoch metrics (needs mlflow-skinny)")
 TRACKERS.register("tensorboard", "harness.trackers:TensorBoardTracker",
                   summary="TensorBoard event files per trial, per-epoch scalars (needs tensorboard)")
+
+LAUNCHERS.register("local", "harness.launchers.local:LocalLauncher",
+                   summary="worker processes on this machine, one GPU each with --devices (the default)")
+LAUNCHERS.register("slurm", "harness.launchers.slurm:SlurmLauncher",
+                   summary="a Slurm job array of workers through submitit (cluster = \"local\": local processes)")
+LAUNCHERS.register("ray", "harness.launchers.ray_core:RayLauncher",
+                   summary="Ray tasks with num_cpus / num_gpus per worker, on a local runtime or --address")

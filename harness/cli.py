@@ -102,6 +102,24 @@ DryRunOpt = Annotated[bool, typer.Option(
     "--dry-run", help="print the resolved search space, budget and device, then stop (no data, no storage)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the result as JSON on stdout (progress goes to stderr)")]
 StudyArg = Annotated[str, typer.Argument(help="study name", autocompletion=complete_study)]
+LauncherOpt = Annotated[str | None, typer.Option(
+    "--launcher", help="where the workers run: local (processes here, the default), slurm (a submitit job array) or "
+                       "ray ([launcher] name)")]
+GpusOpt = Annotated[int | None, typer.Option("--gpus-per-worker", help="GPUs each worker asks for (slurm, ray)")]
+CpusOpt = Annotated[int | None, typer.Option(
+    "--cpus-per-worker", help="CPU cores each worker asks for and trains with (slurm, ray) [default: [budget] threads]")]
+PartitionOpt = Annotated[str | None, typer.Option("--partition", help="Slurm partition")]
+TimeOpt = Annotated[str | None, typer.Option("--time", help="Slurm time limit of each worker job, e.g. 4:00:00")]
+AddressOpt = Annotated[str | None, typer.Option("--address", help="the Ray cluster to join: auto or ray://host:10001")]
+SharedFsOpt = Annotated[bool, typer.Option(
+    "--shared-fs", help="the SQLite or journal file is on a filesystem every worker's machine mounts")]
+
+
+def _launcher_settings(**values) -> list[str]:
+    """``--set launcher.<key>=<value>`` for every launcher option given on the command line."""
+    import json
+
+    return [f"launcher.{key}={json.dumps(value)}" for key, value in values.items() if value not in (None, False)]
 
 
 @app.command("run-study")
@@ -116,12 +134,12 @@ def run_study(
         Path | None, typer.Option("--data-dir", help="datasets folder [default: $HARNESS_DATA_DIR or ./data]")
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="override [study] seed")] = None,
-    workers: Annotated[int, typer.Option("--workers", help="worker processes on this machine sharing the storage")] = 1,
+    workers: Annotated[int, typer.Option("--workers", help="worker processes sharing the storage (where: --launcher)")] = 1,
     device: DeviceOpt = None,
     precision: PrecisionOpt = None,
     artifacts: ArtifactsOpt = None,
     devices: Annotated[str | None, typer.Option(
-        "--devices", help="GPU indices for the workers, one GPU per worker in turn, e.g. 0,1,2,3 [default on CUDA: "
+        "--devices", help="GPU indices for local workers, one GPU per worker in turn, e.g. 0,1,2,3 [default on CUDA: "
                           "every visible GPU]")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress output")] = False,
     settings: SetOpt = None,
@@ -130,6 +148,13 @@ def run_study(
     tracker: Annotated[list[str] | None, typer.Option(
         "--tracker", help="mirror the trials into an experiment tracker: mlflow or tensorboard (repeatable; "
                           "[run] trackers)")] = None,
+    launcher: LauncherOpt = None,
+    gpus_per_worker: GpusOpt = None,
+    cpus_per_worker: CpusOpt = None,
+    partition: PartitionOpt = None,
+    time_limit: TimeOpt = None,
+    address: AddressOpt = None,
+    shared_fs: SharedFsOpt = False,
 ) -> None:
     """Run a study, or resume it until it holds N finished (complete or pruned) trials."""
     from dataclasses import asdict
@@ -142,6 +167,9 @@ def run_study(
         import json
 
         settings = [*(settings or []), f"run.trackers={json.dumps(tracker)}"]
+    settings = [*(settings or []), *_launcher_settings(name=launcher, gpus_per_worker=gpus_per_worker,
+                                                        cpus_per_worker=cpus_per_worker, partition=partition,
+                                                        time=time_limit, address=address, shared_filesystem=shared_fs)]
     overrides = dict(study_name=study_name, n_trials=n_trials, timeout=timeout, seed=seed, device=device,
                      precision=precision)
     if dry_run:
@@ -227,6 +255,11 @@ def _print_plan(plan: dict, as_json: bool) -> None:
                   f"({plan['threads_from']}); device {_where(plan['device'])}", markup=False)
     console.print(f"Sampler {plan['sampler']['name']} {plan['sampler']['options'] or ''}; pruner {plan['pruner']['name']} "
                   f"{plan['pruner']['options'] or ''}", markup=False)
+    launcher = plan["launcher"]
+    asked = {k: v for k, v in launcher.items() if k not in ("name", "workers", "log_dir", "cluster", "shared_filesystem",
+                                                            "options") and v not in (None, 0)}
+    console.print(f"Launcher {launcher['name']}: {launcher['workers']} worker(s)"
+                  + "".join(f", {k.replace('_', ' ')} {v}" for k, v in asked.items()), markup=False)
     table = Table(title="Search space", title_justify="left")
     for column in ("parameter", "searched", "fixed value", "when", "unit"):
         table.add_column(column)
@@ -364,11 +397,12 @@ def list_(
     kind: Annotated[
         str | None,
         typer.Argument(help="only this kind: tasks, datasets, models, attention, schedules, baselines, samplers, pruners, "
-                            "trackers")
+                            "trackers, launchers")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List registered tasks, datasets, models, attention types, schedules, baselines, samplers, pruners, trackers."""
+    """List registered tasks, datasets, models, attention types, schedules, baselines, samplers, pruners, trackers,
+    launchers."""
     from rich.table import Table
 
     from harness import api

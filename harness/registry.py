@@ -216,6 +216,8 @@ BASELINES: Registry[Any] = Registry("baseline", group="harness.baselines")
 DATASETS: Registry[Any] = Registry("dataset", group="harness.datasets")
 #: Experiment trackers (:class:`harness.trackers.Tracker` subclasses) for ``[run] trackers``.
 TRACKERS: Registry[Any] = Registry("tracker", group="harness.trackers", modules=("harness.catalogue",))
+#: Where a study's worker processes run (:class:`harness.launchers.Launcher` subclasses) for ``[launcher] name``.
+LAUNCHERS: Registry[Any] = Registry("launcher", group="harness.launchers", modules=("harness.catalogue",))
 #: Optuna samplers by short name.
 SAMPLERS: Registry[Factory] = Registry("sampler", group="harness.samplers", modules=("harness.strategies",))
 #: Optuna pruners by short name.

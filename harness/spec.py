@@ -155,6 +155,89 @@ class RunSection(_Strict):
         return self
 
 
+#: ``[launcher] time`` forms: minutes, ``H:MM:SS``, ``D-HH:MM:SS`` (or ``D-HH``), as Slurm's ``--time`` takes them.
+_TIME = re.compile(r"^(?:(?P<days>\d+)-)?(?P<a>\d+)(?::(?P<b>\d+))?(?::(?P<c>\d+))?$")
+
+
+def time_minutes(value: str) -> int:
+    """Minutes of a Slurm ``--time`` value: ``"90"`` (minutes), ``"4:00:00"``, ``"1-12:00:00"``, ``"2-0"``, at least 1.
+
+    Raises:
+        ValueError: another form.
+    """
+    match = _TIME.match(value.strip())
+    if not match:
+        raise ValueError("not a Slurm time: use minutes, H:MM:SS or D-HH:MM:SS (e.g. 4:00:00)")
+    days, a, b, c = (int(match[g]) if match[g] else None for g in ("days", "a", "b", "c"))
+    if days is not None:  # D-HH[:MM[:SS]]
+        seconds = days * 86400 + a * 3600 + (b or 0) * 60 + (c or 0)
+    elif c is not None:  # H:MM:SS
+        seconds = a * 3600 + b * 60 + c
+    elif b is not None:  # MM:SS
+        seconds = a * 60 + b
+    else:  # minutes
+        seconds = a * 60
+    return max(1, -(-seconds // 60))
+
+
+class LauncherSection(_Strict):
+    """Where the worker processes of ``--workers N`` run (:mod:`harness.launchers`); run control, so it may change
+    when a study is resumed.
+
+    Args:
+        name: ``local`` (processes on this machine, the default), ``slurm`` (a submitit job array) or ``ray`` (Ray
+            tasks); ``harness list launchers``.
+        gpus_per_worker: GPUs each worker asks for (Slurm ``--gpus-per-node``, Ray ``num_gpus``).
+        cpus_per_worker: CPU cores each worker asks for and trains with (torch threads); default ``[budget]
+            threads``, else 1.
+        partition: Slurm partition.
+        time: Slurm time limit of each worker job (minutes, ``H:MM:SS`` or ``D-HH:MM:SS``).
+        mem_gb: Memory per worker job (Slurm), in GB.
+        cluster: submitit's executor: ``auto`` (Slurm where ``srun`` exists, else local processes), ``slurm``, or
+            ``local`` (the same code path as local processes, how the suite tests it).
+        address: The Ray cluster to join (``auto``, ``ray://host:10001``); none: a Ray runtime on this machine.
+        shared_filesystem: The SQLite or journal file of ``--storage`` is on a filesystem every worker's machine
+            mounts (otherwise a launcher whose workers may run elsewhere refuses file storages).
+        log_dir: Folder of the workers' logs (``<log_dir>/<study>/<job id>_0_log.out``, Slurm).
+        options: Further executor parameters, passed through: submitit's (``slurm_account``, ``slurm_qos``,
+            ``slurm_additional_parameters``, ...) or Ray's (``num_cpus`` of a local runtime, ``runtime_env``).
+    """
+
+    name: str = "local"
+    gpus_per_worker: int = Field(0, ge=0, le=64)
+    cpus_per_worker: int | None = Field(None, ge=1, le=1024)
+    partition: str | None = None
+    time: str | None = None
+    mem_gb: float | None = Field(None, gt=0)
+    cluster: Literal["auto", "slurm", "local"] = "auto"
+    address: str | None = None
+    shared_filesystem: bool = False
+    log_dir: str = Field("runs/launcher", min_length=1)
+    options: dict[str, Any] = {}
+
+    @field_validator("time")
+    @classmethod
+    def _slurm_time(cls, value: str | None) -> str | None:
+        if value is not None:
+            time_minutes(value)
+        return value
+
+    @model_validator(mode="after")
+    def _known_launcher_and_its_options(self) -> LauncherSection:
+        from harness.registry import LAUNCHERS
+
+        try:
+            launcher = LAUNCHERS.get(self.name)
+        except UnknownNameError as exc:
+            raise ValueError(str(exc).strip("'\"")) from None
+        for key, field in type(self).model_fields.items():  # given = not the default (a --set round trip sets them all)
+            if key not in ("name", "log_dir", "options", *launcher.fields) and getattr(self, key) != field.default:
+                accepted = ", ".join(launcher.fields) or "none"
+                raise ValueError(f"{key} = {getattr(self, key)!r} is not an option of the {self.name} launcher (its "
+                                 f"options: {accepted})")
+        return self
+
+
 class ProblemSection(_Strict):
     """A further problem (dataset and budget) of a benchmark; the spec's own ``[dataset]`` is the first."""
 
@@ -204,6 +287,7 @@ class StudySpec(_Strict):
     enqueue: list[dict[str, Any]] = []
     benchmark: BenchmarkSection | None = None
     run: RunSection = RunSection()
+    launcher: LauncherSection = LauncherSection()
 
     @model_validator(mode="after")
     def _problems_train_where_the_spec_does(self) -> StudySpec:
@@ -260,7 +344,7 @@ class StudySpec(_Strict):
 
         ``study.n_trials``, ``study.timeout``, ``study.description``, ``study.test`` (what is evaluated after
         the search), ``budget.threads``, ``budget.device``, ``budget.compile``, ``budget.data_workers`` and the
-        ``[run]`` table may change
+        ``[run]`` and ``[launcher]`` tables may change
         between runs of the same study; any other difference is a different experiment. ``budget.precision``
         counts only when it is not fp32 (mixed precision changes the numbers; studies from before the setting
         existed are fp32).
@@ -275,6 +359,7 @@ class StudySpec(_Strict):
             for key in ("device", "compile", "data_workers") + (("precision",) if budget.get("precision") == "fp32" else ()):
                 budget.pop(key, None)  # (a problem's threads stay: benchmarks stored them before devices existed)
         data.pop("run", None)
+        data.pop("launcher", None)
         return data
 
     def with_overrides(self, *, device: str | None = None, precision: str | None = None, **changes: Any) -> StudySpec:
@@ -381,7 +466,8 @@ def _pydantic_message(exc: ValidationError) -> str:
         msg = f"{where}: missing required key"
     else:
         text = first["msg"].removeprefix("Value error, ")
-        msg = f"{where}: {text}, got {first.get('input')!r}"
+        given = first.get("input")
+        msg = f"{where}: {text}" + ("" if isinstance(given, dict) else f", got {given!r}")  # a whole table: the text says
     if len(errors) > 1:
         msg += f" (and {len(errors) - 1} more)"
     return msg

@@ -28,8 +28,9 @@ is touched), :mod:`~harness.study.plan` (the spec resolved once into the :class:
 :mod:`~harness.study.opening` (create, or load with the identity check; sampler and pruner),
 :mod:`~harness.study.metadata`, :mod:`~harness.study.objective` (one trial), :mod:`~harness.study.optimize`
 (trials to the target, failures, interruptions, re-queueing), :mod:`~harness.study.evaluate` (baselines and the
-retrain-and-test step shared with :mod:`harness.benchmark`), :mod:`~harness.study.workers` (parallel worker
-processes) and :mod:`~harness.study.run` (:func:`run_study` itself).
+retrain-and-test step shared with :mod:`harness.benchmark`), :mod:`~harness.study.weights` (the best trials'
+weights kept for the test) and :mod:`~harness.study.run` (:func:`run_study` itself; several workers start through
+:mod:`harness.launchers`).
 
 Stored on the study (user attributes): ``spec``, ``spec_identity``, ``task``, ``dataset``, ``metric``,
 ``environment``, ``sampler``, ``pruner``, ``data``, ``search_space``, ``search_domains`` (the resolved domains, reused

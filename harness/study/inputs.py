@@ -83,8 +83,8 @@ def check_configurations(plan: Plan, draws: int = CONFIGURATION_DRAWS) -> None:
     """Refuse a search space that allows no configuration its model families can build (the fixed heads do not
     divide the fixed hidden size, say): ``draws`` configurations drawn at random (seeded, in memory; nothing is
     stored or trained) are checked by the task (:meth:`harness.task.Task.check_config`: by default their model
-    families, :meth:`harness.family.Family.check`); the first that passes ends the check. A space where some configurations are invalid is accepted, and those trials are pruned with
-    their reason.
+    families, :meth:`harness.family.Family.check`); the first that passes ends the check. A space where some
+    configurations are invalid is accepted, and those trials are pruned with their reason.
 
     Raises:
         SpecError: every draw failed; the message is the first draw's reason.

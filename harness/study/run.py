@@ -62,7 +62,7 @@ def run_study(
         workers: Worker processes on this machine sharing the storage (torch threads divided among them).
         artifacts: Folder of the artifact store the tested models are kept in (default: beside the database,
             :func:`harness.artifacts.default_location`).
-        devices: GPU indices for the workers, one per worker in turn (:func:`harness.study.workers.worker_devices`);
+        devices: GPU indices for the workers, one per worker in turn (:func:`harness.launchers.local.worker_devices`);
             default with ``workers > 1`` on CUDA: every visible GPU.
         callbacks: Optuna callbacks ``(study, frozen_trial)`` called after each trial of this process.
         on_epoch: A hook ``(trial, epoch, metrics)`` called after every epoch of every trial of this process.
@@ -75,25 +75,31 @@ def run_study(
     import optuna
     import torch
 
+    from harness import launchers
     from harness.console import console
     from harness.progress import StudyProgress
 
-    if workers < 1:
-        raise BadInputError(f"--workers must be at least 1, got {workers}")
     if workers > 1 and (callbacks or on_epoch is not None):
         raise BadInputError(f"callbacks and on_epoch run in this process, but workers = {workers} trains in worker "
                             "processes; use workers = 1, or attach them in each worker (harness.objective)")
     started = time.perf_counter()
-    check_url(storage_url(storage), write=True)  # a malformed storage URL: refused before anything runs
+    url = storage_url(storage)
+    check_url(url, write=True)  # a malformed storage URL: refused before anything runs
     spec.to_placement()  # a device that is not there, or a precision it cannot do: refused before anything runs
-    if devices:
-        from harness.study.workers import worker_devices
+    threads = resolve_threads(spec)
+    launcher = launchers.build(spec.launcher, workers, threads)  # a missing package: refused before anything runs
+    launchers.check_storage(launcher, url)
+    visible = [None] * workers
+    if launcher.name == "local":
+        from harness.launchers.local import worker_devices
 
-        worker_devices(spec, workers, devices)  # --devices that cannot be honoured: refused before anything runs
+        visible = worker_devices(spec, workers, devices)  # --devices that cannot be honoured: refused first
+    elif devices:
+        raise BadInputError(f"--devices places local workers; with --launcher {launcher.name} ask for GPUs with "
+                            "--gpus-per-worker")
     from harness.trackers import Trackers
 
     Trackers.check(spec.run.trackers)  # a tracker whose package is missing: refused before anything runs
-    threads = resolve_threads(spec)
     torch.set_num_threads(threads)
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the progress display reports trials
     task, data = load_data(spec, resolve_data_dir(data_dir))
@@ -112,32 +118,80 @@ def run_study(
     requeue_interrupted(study, plan)
     target = spec.study.n_trials
     before = finished_count(study)
-    shown = display_url(storage_url(storage))
+    shown = display_url(url)
+    in_process = launcher.name == "local" and workers == 1
     if not quiet:
         verb = "Created" if created else "Resuming"
+        where = "" if in_process else f" over {workers} workers" + ("" if launcher.name == "local" else f" ({launcher.name})")
         console.print(f"{verb} study '{spec.name}' in {shown}: {before} of {target} trials finished; objective "
-                      f"{spec.metric} ({spec.direction}); torch threads {threads}"
-                      + (f" over {workers} workers" if workers > 1 else ""), markup=False)
+                      f"{spec.metric} ({spec.direction}); torch threads {launcher.worker_threads()}{where}", markup=False)
+    job = launchers.WorkerJob(spec.to_dict(), _absolute(url), _absolute_dir(resolve_data_dir(data_dir)), 0, threads,
+                              str(plan.checkpoints.resolve()) if plan.checkpoints else None, plan.trial_weights)
     with interrupt_signals():
-        if before < target and workers > 1:
-            from harness.study.workers import run_workers
-
-            run_workers(spec, storage, data_dir, workers, threads, quiet=quiet, devices=devices, checkpoints=plan.checkpoints,
-                        trial_weights=plan.trial_weights)
+        if before < target and not in_process:
+            jobs = [replace(j, visible_devices=v) for j, v in zip(launcher.jobs(job), visible)]
+            launcher.run(jobs, _trial_printer(spec, storage, quiet))
         elif before < target:
             with StudyProgress(target, before, spec.metric, spec.budget.max_epochs) as progress:
                 optimize(study, plan, progress=None if quiet else progress, callbacks=callbacks, on_epoch=on_epoch)
         study = optuna.load_study(study_name=spec.name, storage=study_storage(spec, storage, write=False))
         test = None
-        if evaluate_test:
+        if evaluate_test and launcher.name != "local":  # on the engine's machines (the GPU), as one more job
+            from harness.artifacts import default_location
+
+            folder = Path(artifacts) if artifacts is not None else default_location(url)
+            launcher.run([replace(job, evaluate=True, artifacts=str(folder.resolve()), threads=launcher.worker_threads())],
+                         lambda: None)
+            study = optuna.load_study(study_name=spec.name, storage=study_storage(spec, storage, write=False))
+            result = study.user_attrs.get("test_result")
+            test = result.get("metrics") if result else None
+        elif evaluate_test:
             from harness.artifacts import open_store
 
-            plan = replace(plan, store=open_store(artifacts, storage_url(storage), create=True))
+            plan = replace(plan, store=open_store(artifacts, url, create=True))
             test = evaluate_best(study, plan, quiet=quiet)
             dashboard_note(study, plan, test)
     best_value, best_trial = best_of(study)
     return RunSummary(spec.name, shown, finished_count(study), target, finished_count(study) - before, best_value,
                       best_trial, test, time.perf_counter() - started)
+
+
+def _absolute(url: str) -> str:
+    """``url`` with a relative SQLite or journal path made absolute, for a worker that starts in another folder."""
+    from harness.storage import JOURNAL, journal_path, sqlite_path
+
+    journal = journal_path(url)
+    if journal is not None:
+        return f"{JOURNAL}//{journal.resolve()}"
+    path = sqlite_path(url)
+    return f"sqlite:///{path.resolve()}" if path is not None else url
+
+
+def _absolute_dir(path: Path) -> str | None:
+    return str(path.resolve()) if path.exists() else str(path)
+
+
+def _trial_printer(spec: StudySpec, storage: str | None, quiet: bool):
+    """A ``poll`` for a launcher: prints every trial that finished since the last call, read from the storage."""
+    import optuna
+
+    from harness.progress import StudyProgress
+    from harness.study.opening import finished_count
+
+    if quiet:
+        return lambda: None
+    study = optuna.load_study(study_name=spec.name, storage=study_storage(spec, storage, write=False))
+    seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
+    progress = StudyProgress(spec.study.n_trials, finished_count(study), spec.metric, spec.budget.max_epochs)
+    progress.live = False
+
+    def poll() -> None:
+        for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+            if trial.state.is_finished() and trial.number not in seen:
+                seen.add(trial.number)
+                progress.trial_finished(study, trial)
+
+    return poll
 
 
 def _resume_space(study: optuna.Study, plan: Plan, quiet: bool) -> Plan:
@@ -153,9 +207,19 @@ def _resume_space(study: optuna.Study, plan: Plan, quiet: bool) -> Plan:
     return replace(plan, space=space)
 
 
+def evaluation_main(spec_data: dict[str, Any], storage: str, data_dir: str | None, threads: int,
+                    artifacts: str | None) -> None:
+    """The test evaluation of a study whose workers a launcher ran (:class:`harness.launchers.WorkerJob` with
+    ``evaluate``): :func:`run_study` in this process, which finds the target reached and evaluates."""
+    spec = parse_spec({**spec_data, "launcher": {}}, source="worker")
+    spec = parse_spec({**spec.to_dict(), "budget": {**spec.to_dict()["budget"], "threads": threads}}, source="worker")
+    run_study(spec, storage=storage, data_dir=data_dir, quiet=True, artifacts=artifacts)
+
+
 def worker_main(spec_data: dict[str, Any], storage: str | None, data_dir: str | None, worker: int, threads: int,
                 checkpoints: str | None = None, trial_weights: bool = False) -> None:
-    """One worker process of :func:`run_study` (``workers > 1``): its own data, sampler seed and threads."""
+    """One worker of :func:`run_study` started by a launcher (``workers > 1``, or a launcher other than ``local``):
+    its own data, sampler seed and threads."""
     import optuna
     import torch
 

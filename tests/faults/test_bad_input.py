@@ -119,6 +119,20 @@ CASES = [
     ("missing-spec-file", None, ["nope.toml"], None, ["nope.toml: no such spec file"]),
     ("data-dir-is-a-file", BASE.replace(M30K, 'name = "multi30k"'), ["--data-dir", "spec.toml"], None,
      ["data directory 'spec.toml' is a file"]),
+    # launchers
+    ("unknown-launcher", BASE, ["--launcher", "slurn"], None, ["unknown launcher 'slurn'", "did you mean 'slurm'"]),
+    ("option-of-another-launcher", BASE, ["--launcher", "ray", "--partition", "gpu"], None,
+     ["partition = 'gpu' is not an option of the ray launcher"]),
+    ("slurm-time-form", BASE, ["--launcher", "slurm", "--time", "4h"], None, ["[launcher] time: not a Slurm time", "'4h'"]),
+    ("slurm-without-time", BASE, ["--launcher", "slurm", "--set", "launcher.cluster=slurm"], None,
+     ["--launcher slurm needs --time"]),
+    ("slurm-with-a-sqlite-file", BASE, ["--launcher", "slurm", "--set", "launcher.cluster=slurm", "--time", "1:00:00"], None,
+     ["may run workers on other machines, which cannot reach the file storage", "--shared-fs"]),
+    ("ray-cluster-with-a-sqlite-file", BASE, ["--launcher", "ray", "--address", "auto"], None,
+     ["--launcher ray may run workers on other machines"]),
+    ("devices-with-ray", BASE, ["--launcher", "ray", "--workers", "2", "--devices", "0,1"], None,
+     ["--devices places local workers", "--gpus-per-worker"]),
+    ("gpus-with-local-workers", BASE, ["--gpus-per-worker", "1"], None, ["gpus_per_worker = 1 is not an option of the local launcher"]),
 ]
 
 # (case id, command line with {db} for the storage's path, fragments of the one-line message): other commands

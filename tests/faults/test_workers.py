@@ -76,9 +76,9 @@ def _journal(path):
 
 
 def test_workers_take_gpus_in_turn_and_tpe_lies_constantly():
+    from harness.launchers.local import worker_devices
     from harness.spec import build_space, parse_spec
     from harness.study.opening import build_sampler_and_pruner
-    from harness.study.workers import worker_devices
 
     spec = parse_spec({"study": {"name": "w", "task": "translation"}, "dataset": {"name": "numbers-en-de"}},
                       source="test")

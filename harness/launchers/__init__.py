@@ -1,0 +1,178 @@
+"""Launchers: where the worker processes of a study run, on engines users already run.
+
+A study with several workers is Optuna's storage-based distributed optimisation: every worker opens the same storage
+and runs trials until the study holds its target of finished ones. A :class:`Launcher` only starts those workers and
+waits for them; the study itself never depends on how they were started. Registered under ``[launcher] name``
+(``harness list launchers``):
+
+- ``local`` (:mod:`.local`): processes on this machine (``--workers N``), one GPU each with ``--devices``;
+- ``slurm`` (:mod:`.slurm`): a Slurm job array through submitit, one job per worker (``cluster = "local"`` runs the
+  same code path as local processes);
+- ``ray`` (:mod:`.ray_core`): Ray tasks with ``num_cpus`` / ``num_gpus`` per worker, on a local Ray runtime or the
+  cluster at ``--address``.
+
+Each worker runs a :class:`WorkerJob`: a picklable description of :func:`harness.study.run.worker_main` and its
+arguments (absolute paths, so a job started elsewhere finds the data, the storage file and the checkpoints). With a
+launcher other than ``local`` the test evaluation after the search is one more job on the same engine (it may need
+the GPU the login node does not have). While jobs run, the caller's ``poll`` is called every
+:data:`POLL_SECONDS`, which prints each trial that finished.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from harness.errors import BadInputError
+
+if TYPE_CHECKING:
+    from harness.spec import LauncherSection
+
+#: Seconds between two looks at running jobs (and at the storage for finished trials).
+POLL_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class WorkerJob:
+    """One worker of a study, as any launcher can run it: call it, in any process that can import the harness.
+
+    Attributes:
+        spec_data: The study's spec as plain data (the TOML layout).
+        storage: The storage URL (a SQLite path made absolute).
+        data_dir: The datasets folder (absolute), or ``None``.
+        worker: The worker's index (its sampler seed offset).
+        threads: Torch threads of the worker.
+        checkpoints: The per-epoch checkpoint folder (absolute), or ``None``.
+        trial_weights: Whether trials keep their best-epoch weights for the test evaluation.
+        evaluate: Instead of trials, the test evaluation after the search (the baselines, the best configuration,
+            its kept model): :func:`harness.study.run.evaluation_main`.
+        artifacts: The artifact folder (absolute) of the kept models, for ``evaluate``.
+        visible_devices: ``CUDA_VISIBLE_DEVICES`` for the worker (the local launcher's ``--devices``), or ``None``.
+    """
+
+    spec_data: dict[str, Any]
+    storage: str
+    data_dir: str | None
+    worker: int
+    threads: int
+    checkpoints: str | None = None
+    trial_weights: bool = False
+    evaluate: bool = False
+    artifacts: str | None = None
+    visible_devices: str | None = None
+
+    @property
+    def label(self) -> str:
+        return "test evaluation" if self.evaluate else f"worker {self.worker}"
+
+    def __call__(self) -> None:
+        from harness.study.run import evaluation_main, worker_main
+
+        if self.evaluate:
+            evaluation_main(self.spec_data, self.storage, self.data_dir, self.threads, self.artifacts)
+        else:
+            worker_main(self.spec_data, self.storage, self.data_dir, self.worker, self.threads, self.checkpoints,
+                        self.trial_weights)
+
+
+class Launcher(ABC):
+    """Starts a study's workers on an engine and waits for them.
+
+    Class attributes:
+        name: The registry name (``[launcher] name``).
+        fields: The ``[launcher]`` options it reads (others are refused when the spec is read).
+        requires: The module it imports and the package that installs it, checked before anything runs.
+
+    Args:
+        section: The spec's ``[launcher]`` table.
+        workers: How many workers to start.
+        threads: Torch threads of the whole run (``local`` divides them among its workers).
+    """
+
+    name: ClassVar[str]
+    fields: ClassVar[tuple[str, ...]] = ()
+    requires: ClassVar[tuple[str, str] | None] = None
+
+    def __init__(self, section: LauncherSection, workers: int, threads: int):
+        self.section = section
+        self.workers = workers
+        self.threads = threads
+
+    def check(self) -> None:
+        """Refuse, before anything runs, a launcher whose package is not installed.
+
+        Raises:
+            BadInputError: naming the package to install.
+        """
+        if self.requires is None:
+            return
+        import importlib.util
+
+        module, package = self.requires
+        if importlib.util.find_spec(module) is None:
+            raise BadInputError(f"--launcher {self.name} needs {package}; pip install '{package}' "
+                                f"(or 'harness[{self.name}]')")
+
+    @property
+    def remote(self) -> bool:
+        """Whether workers may run on another machine (then a SQLite or journal file needs a shared filesystem)."""
+        return True
+
+    def worker_threads(self) -> int:
+        """Torch threads of each worker: ``cpus_per_worker``, else ``[budget] threads``, else 1."""
+        return self.section.cpus_per_worker or self.threads or 1
+
+    def jobs(self, base: WorkerJob) -> list[WorkerJob]:
+        """The workers' jobs: ``base`` with each worker's index and thread count."""
+        return [replace(base, worker=k, threads=self.worker_threads()) for k in range(self.workers)]
+
+    @abstractmethod
+    def run(self, jobs: list[WorkerJob], poll: Callable[[], None]) -> None:
+        """Run ``jobs`` concurrently, calling ``poll()`` every :data:`POLL_SECONDS` until all have ended.
+
+        Raises:
+            HarnessError: a job failed (every failed job named, with where its log is); BadInputError when every
+                one failed on bad input.
+            KeyboardInterrupt: this process was interrupted; the jobs were cancelled first (each fails its
+                running trial as ``interrupted``, so the same command resumes them).
+        """
+
+
+def build(section: LauncherSection, workers: int, threads: int) -> Launcher:
+    """The launcher of ``section`` for ``workers`` workers, its package checked.
+
+    Raises:
+        BadInputError: ``workers`` below 1, or the launcher's package is missing.
+    """
+    from harness.registry import LAUNCHERS
+
+    if workers < 1:
+        raise BadInputError(f"--workers must be at least 1, got {workers}")
+    launcher = LAUNCHERS.get(section.name)(section, workers, threads)
+    launcher.check()
+    return launcher
+
+
+def check_storage(launcher: Launcher, storage: str) -> None:
+    """Refuse a SQLite or journal file when the launcher's workers may run on another machine, unless the spec says
+    the file is on a shared filesystem.
+
+    Raises:
+        BadInputError: a file storage with a remote launcher and no ``shared_filesystem``.
+    """
+    from harness.storage import display_url, journal_path, sqlite_path
+
+    path = journal_path(storage) or sqlite_path(storage)
+    if path is None or not launcher.remote or launcher.section.shared_filesystem:
+        return
+    raise BadInputError(f"--launcher {launcher.name} may run workers on other machines, which cannot reach the file "
+                        f"storage '{display_url(storage)}'; use a database server (--storage "
+                        "postgresql://user@host/db) or, if every node mounts '" + str(path.parent.resolve()) + "', say "
+                        "so with --shared-fs ([launcher] shared_filesystem = true)")
+
+
+def failures(labels_and_errors: list[tuple[str, str]]) -> str:
+    """One line naming every failed job: ``worker 0 failed: ...; worker 3 failed: ...``."""
+    return "; ".join(f"{label} failed: {error}" for label, error in labels_and_errors)

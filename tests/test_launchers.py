@@ -1,0 +1,74 @@
+"""Launchers on real engines (harness.launchers): a Slurm job array through submitit's local cluster (the same code
+path as Slurm, as local processes), Ray tasks on a local Ray runtime; each study reaches its count with every worker
+taking trials, and its test evaluation runs as one more job. Cancelling the array leaves no trial RUNNING."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+
+from tests.conftest import harness_cli, harness_env, write_tiny_spec
+
+
+def _spec(tmp_path, name: str, launcher: str, n_trials: int = 4):
+    spec = write_tiny_spec(tmp_path, name, n_trials=n_trials)
+    spec.write_text(spec.read_text() + f"\n[launcher]\n{launcher}\n")
+    return spec
+
+
+def _finished(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    study = optuna.load_study(study_name=name, storage=url)
+    return [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+
+
+@pytest.mark.parametrize(("engine", "package", "table"), [
+    ("slurm", "submitit", 'name = "slurm"\ncluster = "local"\nlog_dir = "logs"'),
+    ("ray", "ray", 'name = "ray"\noptions = { num_cpus = 2 }'),
+])
+def test_the_engine_runs_the_workers_and_the_test_evaluation(tmp_path, engine, package, table):
+    pytest.importorskip(package)
+    spec = _spec(tmp_path, engine, table)
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    proc = harness_cli("run-study", str(spec), "--storage", url, "--workers", "2", cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert f"over 2 workers ({engine})" in proc.stdout
+    finished = _finished(url, engine)
+    assert 4 <= len(finished) <= 5 and {t.user_attrs["worker"] for t in finished} == {0, 1}
+    study = optuna.load_study(study_name=engine, storage=url)
+    assert study.user_attrs["test_result"]["trial"] == study.best_trial.number  # the evaluation job ran
+    assert "kept.best" in study.user_attrs
+    if engine == "slurm":
+        logs = sorted((tmp_path / "logs" / engine).glob("*_log.err"))
+        assert len(logs) == 3  # one per worker, one for the evaluation job
+
+
+def test_cancelling_the_array_leaves_no_trial_running(tmp_path):
+    pytest.importorskip("submitit")
+    spec = _spec(tmp_path, "cancel", 'name = "slurm"\ncluster = "local"\nlog_dir = "logs"', n_trials=6)
+    spec.write_text(spec.read_text().replace("max_epochs = 2", "max_epochs = 6").replace("train_size = 300", "train_size = 900")
+                    .replace('model = ["rnn", "transformer"]', 'model = "rnn"'))
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run-study", str(spec), "--storage", url, "--workers", "2",
+                             "--quiet"], cwd=tmp_path, env=harness_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        time.sleep(0.3)
+        try:
+            trials = optuna.load_study(study_name="cancel", storage=url).trials
+        except KeyError:
+            continue
+        if any(t.state.name == "RUNNING" and t.intermediate_values for t in trials):
+            break
+    proc.send_signal(signal.SIGINT)  # Ctrl+C of the submitting process: the array is cancelled
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    states = [t.state.name for t in optuna.load_study(study_name="cancel", storage=url).trials]
+    assert "RUNNING" not in states and "FAIL" in states
+    failed = [t for t in optuna.load_study(study_name="cancel", storage=url).trials if t.state.name == "FAIL"]
+    assert all(t.user_attrs["fail_reason"].startswith("interrupted") for t in failed)  # resumable from checkpoints
