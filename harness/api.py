@@ -99,9 +99,11 @@ def benchmark(
     precision: str | None = None,
     artifacts: str | Path | None = None,
     settings: list[str] | None = None,
+    workers: int = 1,
 ) -> BenchmarkSummary:
     """Run or resume a benchmark (equal-budget arms, seeded re-runs); see :mod:`harness.benchmark`.
 
+    ``workers`` arms run at a time, each as one job of the spec's ``[launcher]`` (local processes by default);
     ``problems`` runs only the named problems (for example one per process or machine on a shared storage);
     ``device`` and ``precision`` override ``[budget]`` (and every problem's own budget); ``artifacts`` is the folder
     that keeps each arm's best seed (default: beside the database); ``settings`` are ``key.path=value`` changes to the
@@ -116,7 +118,8 @@ def benchmark(
     from harness.benchmark import run_benchmark
 
     spec = resolve_spec(spec, settings, name=study_name, seed=seed, device=device, precision=precision)
-    return run_benchmark(spec, storage=storage, data_dir=data_dir, quiet=quiet, only=problems, artifacts=artifacts)
+    return run_benchmark(spec, storage=storage, data_dir=data_dir, quiet=quiet, only=problems, artifacts=artifacts,
+                         workers=workers)
 
 
 def objective(

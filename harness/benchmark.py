@@ -21,7 +21,11 @@ several seeds. This module does that:
    the problem's test references are stored, so ``harness rescore`` recomputes every test metric.
 
 Everything lives in the storage, and each step skips what is already there, so an interrupted benchmark
-resumes where it stopped. The parent records the names of every arm's inner studies (``inner.<problem>``);
+resumes where it stopped. With ``workers > 1`` (or a launcher other than ``local``) each arm of each problem is one
+:class:`BenchmarkJob` of the launcher, ``workers`` at a time, after this process has stored every problem's baselines
+and inner-study names: arms share nothing but the parent study, so the results are those of one process.
+
+The parent records the names of every arm's inner studies (``inner.<problem>``);
 the report (``harness report <benchmark>``) reads them from there: the best arm is chosen on validation and
 the others are compared with it on test, paired by seed.
 """
@@ -93,6 +97,7 @@ def arm_spec(spec: StudySpec, problem: StudySpec, name: str, arm: Arm, repeat: i
     further inner repeats (the data, its fidelity subset and the trial seeds stay those of every arm)."""
     data = problem.to_dict()
     data["benchmark"] = None
+    data["launcher"] = {}  # an inner study runs where its arm's job runs
     data["enqueue"] = []
     data["search"] = {**data["search"], **arm.values}
     data["study"]["name"] = f"{spec.name}.{name}.{arm.slug}" + (f".r{repeat}" if repeat else "")
@@ -153,7 +158,7 @@ def _describe(study: optuna.Study, spec: StudySpec) -> optuna.Study:
 
 def run_benchmark(
     spec: StudySpec, *, storage: str | None = None, data_dir: str | Path | None = None, quiet: bool = False,
-    only: list[str] | None = None, artifacts: str | Path | None = None,
+    only: list[str] | None = None, artifacts: str | Path | None = None, workers: int = 1,
 ) -> BenchmarkSummary:
     """Run (or resume) a benchmark; see the module docstring.
 
@@ -163,6 +168,8 @@ def run_benchmark(
             (or machines on one storage) may each run some of them; the report reads them all.
         artifacts: Folder of the artifact store that keeps each arm's best seed (default: beside the database;
             :mod:`harness.artifacts`).
+        workers: How many arms run at a time, each as one job of the spec's launcher (``[launcher]``, local processes
+            by default; :class:`BenchmarkJob`); 1 with the local launcher runs everything in this process.
 
     Raises:
         SpecError: the spec has no ``[benchmark]`` table, or ``only`` names a problem the spec does not have.
@@ -170,6 +177,7 @@ def run_benchmark(
     """
     import torch
 
+    from harness import launchers
     from harness.artifacts import open_store
     from harness.study import checkpoint_folder, interrupt_signals, load_data, resolve_data_dir
 
@@ -180,7 +188,12 @@ def run_benchmark(
     check_url(storage_url(storage), write=True)  # a malformed storage URL: refused before any data is read
     for _, problem in selected:  # a device that is not there, or a precision it cannot do: refused first
         problem.to_placement()
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # the benchmark prints its own progress lines
     threads = resolve_threads(spec)
+    launcher = launchers.build(spec.launcher, workers, threads)  # a missing package: refused before anything runs
+    launchers.check_storage(launcher, storage_url(storage))
     torch.set_num_threads(threads)
     for _, problem in selected:  # every dataset is checked before anything is written
         load_data(problem, resolve_data_dir(data_dir))
@@ -190,50 +203,162 @@ def run_benchmark(
     done = _done(parent)
     before = len(done)
     with interrupt_signals():  # SIGINT / SIGTERM end the run deliberately, whatever was inherited
-        _run_problems(spec, selected, parent, storage, data_dir, artifacts, store, checkpoints, threads, done, quiet)
+        if launcher.name == "local" and workers == 1:
+            _run_problems(spec, selected, parent, storage, data_dir, artifacts, store, checkpoints, threads, done, quiet)
+        else:
+            _run_in_parallel(spec, selected, parent, storage, data_dir, artifacts, store, checkpoints, threads, done,
+                             quiet, launcher)
+        done = _done(parent)
     return BenchmarkSummary(spec.name, display_url(storage_url(storage)), len(arms(spec)), len(problems(spec)),
                             spec.benchmark.inner_trials, len(done), len(done) - before, time.perf_counter() - started)
 
 
 def _run_problems(spec: StudySpec, selected: list[tuple[str, StudySpec]], parent, storage: str | None, data_dir,
                   artifacts, store, checkpoints: Path, threads: int, done: set, quiet: bool) -> None:
-    """Each selected problem in turn: its baselines, every arm's inner search, then the arm's seeded re-runs (the ones
-    ``done`` does not hold yet; each finished one is added)."""
+    """Each selected problem in turn, in this process: its baselines, then each arm (:func:`_run_arm`)."""
+    for name, problem in selected:
+        plan = _problem_plan(problem, data_dir, threads, checkpoints, store)
+        _prepare_problem(spec, parent, name, problem, plan, quiet)
+        for arm in arms(spec):
+            _run_arm(spec, name, problem, arm, plan, parent, storage, data_dir, artifacts, done, quiet)
+
+
+def _run_in_parallel(spec: StudySpec, selected: list[tuple[str, StudySpec]], parent, storage: str | None, data_dir,
+                     artifacts, store, checkpoints: Path, threads: int, done: set, quiet: bool, launcher) -> None:
+    """Every problem's baselines here, then each (problem, arm) that lacks a seeded re-run as one
+    :class:`BenchmarkJob` of ``launcher``, ``launcher.workers`` at a time. Arms share nothing but the parent study
+    (each writes its own inner studies, its own re-runs and its own kept model), so they need no coordination."""
+    from harness.artifacts import default_location
     from harness.console import console
-    from harness.study import Plan, load_data, resolve_data_dir, run_study
+    from harness.storage import absolute_url
+    from harness.study import resolve_data_dir
+
+    url = absolute_url(storage_url(storage))
+    folder = Path(artifacts) if artifacts is not None else default_location(storage_url(storage))
+    jobs = []
+    for name, problem in selected:
+        plan = _problem_plan(problem, data_dir, threads, checkpoints, store)
+        _prepare_problem(spec, parent, name, problem, plan, quiet)
+        jobs += [BenchmarkJob(spec.to_dict(), name, arm.values, url, _folder(resolve_data_dir(data_dir)),
+                              str(folder.resolve()), str(checkpoints.resolve()), launcher.worker_threads(), quiet)
+                 for arm in arms(spec) if any((name, arm.slug, k) not in done for k in range(spec.benchmark.seeds))]
+    if not jobs:
+        return
+    if not quiet:
+        console.print(f"{len(jobs)} arm(s) to run, {min(launcher.workers, len(jobs))} at a time ({launcher.name}, "
+                      f"{launcher.worker_threads()} torch thread(s) each)", markup=False)
+    launcher.run(jobs, lambda: None, at_once=launcher.workers)
+
+
+def _folder(path: Path) -> str:
+    return str(path.resolve()) if path.exists() else str(path)
+
+
+def _problem_plan(problem: StudySpec, data_dir, threads: int, checkpoints: Path, store) -> Plan:
+    from harness.study import Plan, load_data, resolve_data_dir
+
+    task, data = load_data(problem, resolve_data_dir(data_dir))
+    return Plan.resolve(problem, task, data, threads, checkpoints=checkpoints, store=store)
+
+
+def _prepare_problem(spec: StudySpec, parent, name: str, problem: StudySpec, plan: Plan, quiet: bool) -> None:
+    """The problem's references and baselines (:func:`_problem_outputs`), and the names of every arm's inner studies
+    (``inner.<problem>``, which the report reads), all written before any arm runs."""
+    _problem_outputs(parent, name, plan, quiet=quiet)
+    inner_names: dict[str, list[str]] = dict(parent.user_attrs.get(f"inner.{name}") or {})
+    before = {k: list(v) for k, v in inner_names.items()}
+    for arm in arms(spec):
+        for repeat in range(spec.benchmark.inner_seeds):
+            inner = arm_spec(spec, problem, name, arm, repeat).name
+            if inner not in inner_names.setdefault(arm.label, []):
+                inner_names[arm.label].append(inner)
+    if inner_names != before:
+        parent.set_user_attr(f"inner.{name}", inner_names)
+
+
+def _run_arm(spec: StudySpec, name: str, problem: StudySpec, arm: Arm, plan: Plan, parent, storage: str | None,
+             data_dir, artifacts, done: set, quiet: bool) -> None:
+    """One arm on one problem: its inner searches (``inner_seeds`` of them, each resumed to ``inner_trials``), then
+    its seeded re-runs that ``done`` does not hold yet (each finished one is added)."""
+    from harness.console import console
+    from harness.study import run_study
 
     bench = spec.benchmark
-    all_arms = arms(spec)
-    for name, problem in selected:
-        task, data = load_data(problem, resolve_data_dir(data_dir))
-        plan = Plan.resolve(problem, task, data, threads, checkpoints=checkpoints, store=store)
-        _problem_outputs(parent, name, plan, quiet=quiet)
-        inner_names: dict[str, list[str]] = dict(parent.user_attrs.get(f"inner.{name}") or {})
-        for arm in all_arms:
-            best = None
-            for repeat in range(bench.inner_seeds):
-                inner = arm_spec(spec, problem, name, arm, repeat)
-                if inner.name not in inner_names.setdefault(arm.label, []):
-                    inner_names[arm.label].append(inner.name)
-                    parent.set_user_attr(f"inner.{name}", inner_names)  # the report reads the names from here
-                if not quiet:
-                    console.print(f"[{name}] arm {arm.label}: inner search {inner.name} "
-                                  f"({bench.inner_trials} trials)", markup=False)
-                run_study(inner, storage=storage, data_dir=data_dir, quiet=True, evaluate_test=False, artifacts=artifacts)
-                best = _better(best, _best_trial(inner, storage), spec.direction)
-            if best is None:
-                continue  # every inner trial was pruned or failed: the report lists the arm and its inner trials
-            for k in range(bench.seeds):
-                if (name, arm.slug, k) in done:
-                    continue
-                trial = _seed_run(parent, plan, name, arm, best, k)
-                if trial.state.name == "COMPLETE":
-                    done.add((name, arm.slug, k))
-                if not quiet:
-                    a = trial.user_attrs
-                    shown = (f"validation {spec.metric} {trial.value:.4g}, test {a['test'][spec.metric]:.4g}"
-                             if trial.state.name == "COMPLETE" else f"failed: {a.get('fail_reason')}")
-                    console.print(f"[{name}] arm {arm.label}: seed {k} -> {shown}", markup=False)
+    best = None
+    for repeat in range(bench.inner_seeds):
+        inner = arm_spec(spec, problem, name, arm, repeat)
+        if not quiet:
+            console.print(f"[{name}] arm {arm.label}: inner search {inner.name} ({bench.inner_trials} trials)", markup=False)
+        run_study(inner, storage=storage, data_dir=data_dir, quiet=True, evaluate_test=False, artifacts=artifacts)
+        best = _better(best, _best_trial(inner, storage), spec.direction)
+    if best is None:
+        return  # every inner trial was pruned or failed: the report lists the arm and its inner trials
+    for k in range(bench.seeds):
+        if (name, arm.slug, k) in done:
+            continue
+        trial = _seed_run(parent, plan, name, arm, best, k)
+        if trial.state.name == "COMPLETE":
+            done.add((name, arm.slug, k))
+        if not quiet:
+            a = trial.user_attrs
+            shown = (f"validation {spec.metric} {trial.value:.4g}, test {a['test'][spec.metric]:.4g}"
+                     if trial.state.name == "COMPLETE" else f"failed: {a.get('fail_reason')}")
+            console.print(f"[{name}] arm {arm.label}: seed {k} -> {shown}", markup=False)
+
+
+@dataclass(frozen=True)
+class BenchmarkJob:
+    """One arm of one problem as a launcher runs it (``harness benchmark --workers N``): :func:`_run_arm` in a process
+    of its own, against the storage every job reaches (picklable; paths absolute).
+
+    Attributes:
+        spec_data: The benchmark's spec as plain data.
+        problem: The problem's name (as ``problems`` lists it).
+        arm: The arm's factor values.
+        storage: The storage URL.
+        data_dir: The datasets folder.
+        artifacts: The artifact folder that keeps the arm's best seed.
+        checkpoints: The checkpoint folder of the re-runs.
+        threads: Torch threads of the job (its inner studies and re-runs).
+        quiet: No progress lines.
+    """
+
+    spec_data: dict[str, Any]
+    problem: str
+    arm: dict[str, Any]
+    storage: str
+    data_dir: str | None
+    artifacts: str
+    checkpoints: str
+    threads: int
+    quiet: bool = False
+    visible_devices: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"[{self.problem}] arm {Arm(self.arm).label}"
+
+    @property
+    def group(self) -> str:
+        return self.spec_data["study"]["name"]
+
+    def __call__(self) -> None:
+        import optuna
+        import torch
+
+        from harness.artifacts import open_store
+
+        torch.set_num_threads(self.threads)
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        spec = parse_spec({**self.spec_data, "launcher": {}}, source="benchmark job")
+        problem = dict(problems(spec))[self.problem]
+        problem = parse_spec({**problem.to_dict(), "budget": {**problem.to_dict()["budget"], "threads": self.threads}},
+                             source="benchmark job")
+        parent = optuna.load_study(study_name=spec.name, storage=open_storage(self.storage, write=True))
+        store = open_store(self.artifacts, self.storage, create=True)
+        plan = _problem_plan(problem, self.data_dir, self.threads, Path(self.checkpoints), store)
+        _run_arm(spec, self.problem, problem, Arm(self.arm), plan, parent, self.storage, self.data_dir, self.artifacts,
+                 _done(parent), self.quiet)
 
 
 def _problem_outputs(parent, name: str, plan: Plan, *, quiet: bool) -> None:

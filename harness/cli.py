@@ -115,15 +115,37 @@ SharedFsOpt = Annotated[bool, typer.Option(
     "--shared-fs", help="the SQLite or journal file is on a filesystem every worker's machine mounts")]
 
 
-def _launcher_settings(**values) -> list[str]:
-    """``--set launcher.<key>=<value>`` for every launcher option given on the command line."""
+#: The launcher options of run-study and benchmark: command-line parameter -> (its ``[launcher]`` key, the option).
+_LAUNCHER_OPTIONS = {"launcher": ("name", LauncherOpt), "gpus_per_worker": ("gpus_per_worker", GpusOpt),
+                     "cpus_per_worker": ("cpus_per_worker", CpusOpt), "partition": ("partition", PartitionOpt),
+                     "time_limit": ("time", TimeOpt), "address": ("address", AddressOpt),
+                     "shared_fs": ("shared_filesystem", SharedFsOpt)}
+
+
+def launcher_options(command):
+    """Give ``command`` the launcher options (``--launcher``, ``--gpus-per-worker``, ...); it receives those given as
+    ``launcher_settings``: ``launcher.<key>=<value>`` lines for ``--set``."""
+    import inspect
     import json
 
-    return [f"launcher.{key}={json.dumps(value)}" for key, value in values.items() if value not in (None, False)]
+    signature = inspect.signature(command, eval_str=True)
+    kept = [p for p in signature.parameters.values() if p.name != "launcher_settings"]
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False if name == "shared_fs" else None,
+                               annotation=option) for name, (_, option) in _LAUNCHER_OPTIONS.items()]
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        given = {key: kwargs.pop(name, None) for name, (key, _) in _LAUNCHER_OPTIONS.items()}
+        settings = [f"launcher.{key}={json.dumps(value)}" for key, value in given.items() if value not in (None, False)]
+        return command(*args, launcher_settings=settings, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=kept + added)
+    return wrapper
 
 
 @app.command("run-study")
 @interruptible
+@launcher_options
 def run_study(
     spec: Annotated[Path, typer.Argument(help="study spec (TOML)")],
     storage: StorageOpt = None,
@@ -148,13 +170,7 @@ def run_study(
     tracker: Annotated[list[str] | None, typer.Option(
         "--tracker", help="mirror the trials into an experiment tracker: mlflow or tensorboard (repeatable; "
                           "[run] trackers)")] = None,
-    launcher: LauncherOpt = None,
-    gpus_per_worker: GpusOpt = None,
-    cpus_per_worker: CpusOpt = None,
-    partition: PartitionOpt = None,
-    time_limit: TimeOpt = None,
-    address: AddressOpt = None,
-    shared_fs: SharedFsOpt = False,
+    launcher_settings: list[str] | None = None,
 ) -> None:
     """Run a study, or resume it until it holds N finished (complete or pruned) trials."""
     from dataclasses import asdict
@@ -167,9 +183,7 @@ def run_study(
         import json
 
         settings = [*(settings or []), f"run.trackers={json.dumps(tracker)}"]
-    settings = [*(settings or []), *_launcher_settings(name=launcher, gpus_per_worker=gpus_per_worker,
-                                                        cpus_per_worker=cpus_per_worker, partition=partition,
-                                                        time=time_limit, address=address, shared_filesystem=shared_fs)]
+    settings = [*(settings or []), *(launcher_settings or [])]
     overrides = dict(study_name=study_name, n_trials=n_trials, timeout=timeout, seed=seed, device=device,
                      precision=precision)
     if dry_run:
@@ -189,6 +203,7 @@ def run_study(
 
 @app.command("benchmark")
 @interruptible
+@launcher_options
 def benchmark(
     spec: Annotated[Path, typer.Argument(help="study spec (TOML) with a [benchmark] table")],
     storage: StorageOpt = None,
@@ -207,18 +222,21 @@ def benchmark(
     artifacts: ArtifactsOpt = None,
     settings: SetOpt = None,
     dry_run: DryRunOpt = False,
+    workers: Annotated[int, typer.Option("--workers", help="arms run at a time, each as one job (where: --launcher)")] = 1,
+    launcher_settings: list[str] | None = None,
 ) -> None:
     """Run a benchmark: every arm tuned with the same budget, its best configuration re-run on seeds; resumable."""
     from harness import api
 
     set_quiet(quiet)
+    settings = [*(settings or []), *(launcher_settings or [])]
     if dry_run:
-        _print_plan(api.plan(spec, settings=settings, name=study_name, seed=seed, device=device, precision=precision),
-                    False)
+        _print_plan(api.plan(spec, settings=settings, name=study_name, seed=seed, device=device, precision=precision,
+                             workers=workers), False)
         return
     summary = api.benchmark(spec, storage=storage, study_name=study_name, data_dir=data_dir, seed=seed, quiet=quiet,
                               problems=problem, device=device, precision=precision, artifacts=artifacts,
-                              settings=settings)
+                              settings=settings, workers=workers)
     console.print(f"Benchmark '{summary.name}': {summary.arms} arms x {summary.problems} problem(s), "
                   f"{summary.seed_runs} seeded re-runs ({summary.seed_runs_this_run} this run, {summary.seconds:.0f} s). "
                   f"Next: harness report {summary.name}", markup=False)

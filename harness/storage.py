@@ -69,6 +69,15 @@ def storage_url(url: str | None = None) -> str:
     return url or os.environ.get("HARNESS_STORAGE") or DEFAULT_STORAGE
 
 
+def absolute_url(url: str) -> str:
+    """``url`` with a relative SQLite or journal path made absolute, for a worker that starts in another folder."""
+    journal = journal_path(url)
+    if journal is not None:
+        return f"{JOURNAL}//{journal.resolve()}"
+    path = sqlite_path(url)
+    return f"sqlite:///{path.resolve()}" if path is not None else url
+
+
 def sqlite_path(url: str) -> Path | None:
     """The database file of a SQLite URL (``None`` for other dialects, in-memory SQLite or what is not a URL)."""
     from sqlalchemy.engine import make_url

@@ -2,7 +2,8 @@
 
 A study with several workers is Optuna's storage-based distributed optimisation: every worker opens the same storage
 and runs trials until the study holds its target of finished ones. A :class:`Launcher` only starts those workers and
-waits for them; the study itself never depends on how they were started. Registered under ``[launcher] name``
+waits for them (at most so many at a time: :meth:`Launcher.run`); the study itself never depends on how they
+were started. Registered under ``[launcher] name``
 (``harness list launchers``):
 
 - ``local`` (:mod:`.local`): processes on this machine (``--workers N``), one GPU each with ``--devices``;
@@ -11,7 +12,8 @@ waits for them; the study itself never depends on how they were started. Registe
 - ``ray`` (:mod:`.ray_core`): Ray tasks with ``num_cpus`` / ``num_gpus`` per worker, on a local Ray runtime or the
   cluster at ``--address``.
 
-Each worker runs a :class:`WorkerJob`: a picklable description of :func:`harness.study.run.worker_main` and its
+Each worker runs a :class:`WorkerJob` (any :class:`Job`: a benchmark's units are
+:class:`harness.benchmark.BenchmarkJob`), a picklable description of :func:`harness.study.run.worker_main` and its
 arguments (absolute paths, so a job started elsewhere finds the data, the storage file and the checkpoints). With a
 launcher other than ``local`` the test evaluation after the search is one more job on the same engine (it may need
 the GPU the login node does not have). While jobs run, the caller's ``poll`` is called every
@@ -20,18 +22,29 @@ the GPU the login node does not have). While jobs run, the caller's ``poll`` is 
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from harness.errors import BadInputError
+from harness.errors import BadInputError, HarnessError
 
 if TYPE_CHECKING:
     from harness.spec import LauncherSection
 
 #: Seconds between two looks at running jobs (and at the storage for finished trials).
 POLL_SECONDS = 2.0
+
+
+class Job(Protocol):
+    """What a launcher runs: a picklable callable with a ``label`` for messages and a ``group`` (the study or
+    benchmark it belongs to: the job names and log folders)."""
+
+    label: str
+    group: str
+
+    def __call__(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,10 @@ class WorkerJob:
     @property
     def label(self) -> str:
         return "test evaluation" if self.evaluate else f"worker {self.worker}"
+
+    @property
+    def group(self) -> str:
+        return self.spec_data["study"]["name"]
 
     def __call__(self) -> None:
         from harness.study.run import evaluation_main, worker_main
@@ -128,16 +145,77 @@ class Launcher(ABC):
         """The workers' jobs: ``base`` with each worker's index and thread count."""
         return [replace(base, worker=k, threads=self.worker_threads()) for k in range(self.workers)]
 
-    @abstractmethod
-    def run(self, jobs: list[WorkerJob], poll: Callable[[], None]) -> None:
-        """Run ``jobs`` concurrently, calling ``poll()`` every :data:`POLL_SECONDS` until all have ended.
+    def run(self, jobs: list[Job], poll: Callable[[], None], at_once: int | None = None) -> None:
+        """Run ``jobs``, at most ``at_once`` at a time (default: all together), calling ``poll()`` every
+        :data:`POLL_SECONDS` until all have ended; a job that ends makes room for the next one in the list.
 
         Raises:
-            HarnessError: a job failed (every failed job named, with where its log is); BadInputError when every
-                one failed on bad input.
-            KeyboardInterrupt: this process was interrupted; the jobs were cancelled first (each fails its
-                running trial as ``interrupted``, so the same command resumes them).
+            HarnessError: a job failed (every failed job named, with where its log is; the other jobs still ran);
+                BadInputError when every one failed on bad input.
+            KeyboardInterrupt: this process was interrupted; the running jobs were cancelled first (each fails its
+                running trial as ``interrupted``, so the same command resumes them) and the queued ones not started.
         """
+        at_once = max(1, min(at_once or len(jobs), len(jobs)))
+        queue = list(jobs)
+        running: list[tuple[Job, Any]] = []
+        failed: list[tuple[str, str, bool]] = []
+        self.open(queue, at_once)
+        try:
+            first, queue = queue[:at_once], queue[at_once:]
+            running = list(zip(first, self.start_all(first)))
+            while running:
+                time.sleep(POLL_SECONDS)
+                poll()
+                for job, handle in [r for r in running if self.done(r[1])]:
+                    running.remove((job, handle))
+                    error = self.error(job, handle)
+                    if error is not None:
+                        failed.append((job.label, *error))
+                    if queue:
+                        job = queue.pop(0)
+                        running.append((job, self.start(job)))
+        except KeyboardInterrupt:
+            for _, handle in running:
+                self.cancel(handle)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not all(self.done(h) for _, h in running):
+                time.sleep(0.5)
+            raise
+        finally:
+            self.close()
+        poll()
+        if failed:
+            kind = BadInputError if all(bad for _, _, bad in failed) else HarnessError
+            raise kind(failures([(label, message) for label, message, _ in failed]))
+
+    def open(self, jobs: list[Job], at_once: int) -> None:
+        """Prepare the engine for ``jobs``, ``at_once`` at a time (start a runtime, create an executor)."""
+        return None
+
+    def close(self) -> None:
+        """Release what :meth:`open` started."""
+        return None
+
+    def start_all(self, jobs: list[Job]) -> list[Any]:
+        """Start ``jobs`` together (one scheduler call where the engine has one); their handles."""
+        return [self.start(job) for job in jobs]
+
+    @abstractmethod
+    def start(self, job: Job) -> Any:
+        """Start ``job``; its handle."""
+
+    @abstractmethod
+    def done(self, handle: Any) -> bool:
+        """Whether the job of ``handle`` has ended (however it ended)."""
+
+    @abstractmethod
+    def error(self, job: Job, handle: Any) -> tuple[str, bool] | None:
+        """``None`` for a job that succeeded, else one line of what went wrong and where its log is, and whether it
+        ended on bad input."""
+
+    @abstractmethod
+    def cancel(self, handle: Any) -> None:
+        """Ask the job of ``handle`` to stop (SIGTERM or the engine's cancel: it fails its trial as interrupted)."""
 
 
 def build(section: LauncherSection, workers: int, threads: int) -> Launcher:

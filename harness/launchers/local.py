@@ -16,18 +16,16 @@ import multiprocessing
 import os
 import signal
 import sys
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
-from harness.errors import EXIT_BAD_INPUT, EXIT_FAILURE, BadInputError, HarnessError
-from harness.launchers import POLL_SECONDS, Launcher, WorkerJob
+from harness.errors import EXIT_BAD_INPUT, EXIT_FAILURE, BadInputError
+from harness.launchers import Job, Launcher
 
 if TYPE_CHECKING:
     from harness.spec import StudySpec
 
 
-def _entry(job: WorkerJob) -> None:
+def _entry(job: Job) -> None:
     """A worker process's main: one line on stderr and an exit code instead of a traceback."""
     from harness.console import error
 
@@ -56,32 +54,30 @@ class LocalLauncher(Launcher):
     def worker_threads(self) -> int:
         return max(1, (self.threads or 1) // self.workers)
 
-    def run(self, jobs: list[WorkerJob], poll: Callable[[], None]) -> None:
-        context = multiprocessing.get_context("spawn")
-        processes = [context.Process(target=_entry, args=(job,), name=f"harness-{job.label.replace(' ', '-')}")
-                     for job in jobs]
-        for process, job in zip(processes, jobs):
-            with _visible_devices(job.visible_devices):  # a spawned process copies the environment when it starts
-                process.start()
-        try:
-            while any(p.is_alive() for p in processes):
-                time.sleep(POLL_SECONDS)
-                poll()
-        except KeyboardInterrupt:
-            for process in processes:
-                if process.is_alive():
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(process.pid, signal.SIGTERM)
-            for process in processes:
-                process.join(timeout=60)
-            raise
-        for process in processes:
-            process.join()
-        poll()
-        failed = [(job, p.exitcode) for job, p in zip(jobs, processes) if p.exitcode not in (0, None)]
-        if failed:
-            codes = ", ".join(f"{job.label} exited with {code}" for job, code in failed)
-            raise (BadInputError if all(c == EXIT_BAD_INPUT for _, c in failed) else HarnessError)(f"{codes} (see above)")
+    def open(self, jobs: list[Job], at_once: int) -> None:
+        self._context = multiprocessing.get_context("spawn")
+
+    def start(self, job: Job) -> multiprocessing.process.BaseProcess:
+        process = self._context.Process(target=_entry, args=(job,), name=f"harness-{job.label.replace(' ', '-')}")
+        with _visible_devices(getattr(job, "visible_devices", None)):  # a spawned process copies the environment
+            process.start()
+        return process
+
+    def done(self, handle) -> bool:
+        if handle.is_alive():
+            return False
+        handle.join()
+        return True
+
+    def error(self, job: Job, handle) -> tuple[str, bool] | None:
+        if handle.exitcode == 0:
+            return None
+        return f"exited with {handle.exitcode} (see above)", handle.exitcode == EXIT_BAD_INPUT
+
+    def cancel(self, handle) -> None:
+        if handle.is_alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(handle.pid, signal.SIGTERM)
 
 
 def worker_devices(spec: StudySpec, workers: int, devices: list[str] | None) -> list[str | None]:

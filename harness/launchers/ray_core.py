@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from typing import ClassVar
 
-from harness.errors import BadInputError, HarnessError
-from harness.launchers import POLL_SECONDS, Launcher, WorkerJob, failures
+from harness.errors import BadInputError
+from harness.launchers import Job, Launcher
 
 #: ``ray.init`` arguments ``[launcher] options`` may set; the rest are ``.options()`` of each task.
 _INIT_OPTIONS = ("num_cpus", "num_gpus", "runtime_env", "namespace", "object_store_memory")
 
 
-def _run(job: WorkerJob) -> None:
+def _run(job: Job) -> None:
     """What each Ray task runs (module level: Ray pickles it by reference)."""
     job()
 
@@ -39,46 +38,53 @@ class RayLauncher(Launcher):
     def remote(self) -> bool:
         return self.section.address is not None
 
-    def run(self, jobs: list[WorkerJob], poll: Callable[[], None]) -> None:
+    def open(self, jobs: list[Job], at_once: int) -> None:
         import ray
 
         options = dict(self.section.options)
         init = {k: options.pop(k) for k in list(options) if k in _INIT_OPTIONS}
-        started = not ray.is_initialized()
-        if started and self.section.address is None:
+        self._started = not ray.is_initialized()
+        if self._started and self.section.address is None:
             # Ray starts its workers at nice 15, so beside anything else that runs on this machine they get almost no
             # CPU (measured: a one-thread matmul loop 25x slower beside two busy processes); a runtime started here
             # for the study runs them at normal priority unless the environment says otherwise
             os.environ.setdefault("RAY_worker_niceness", "0")
-        if started:
+        if self._started:
             try:
                 ray.init(address=self.section.address, include_dashboard=False, logging_level=logging.ERROR, **init)
             except (ConnectionError, ValueError, RuntimeError) as exc:
                 raise BadInputError(f"--launcher ray: cannot start or join Ray at {self.section.address or 'this machine'}: "
                                     f"{str(exc).strip().splitlines()[0]}") from None
-        task = ray.remote(_run)
-        resources = {"num_cpus": self.worker_threads(), "num_gpus": self.section.gpus_per_worker, "max_retries": 0,
-                     **options}
-        refs = [task.options(name=f"harness-{job.label.replace(' ', '-')}", **resources).remote(job) for job in jobs]
-        failed = []
+        self._task = ray.remote(_run)
+        self._resources = {"num_cpus": self.worker_threads(), "num_gpus": self.section.gpus_per_worker,
+                           "max_retries": 0, **options}
+
+    def close(self) -> None:
+        import ray
+
+        if getattr(self, "_started", False):
+            ray.shutdown()
+
+    def start(self, job: Job):
+        return self._task.options(name=f"harness-{job.label.replace(' ', '-')}", **self._resources).remote(job)
+
+    def done(self, handle) -> bool:
+        import ray
+
+        ready, _ = ray.wait([handle], timeout=0)
+        return bool(ready)
+
+    def error(self, job: Job, handle) -> tuple[str, bool] | None:
+        import ray
+
         try:
-            pending = list(refs)
-            while pending:
-                _, pending = ray.wait(pending, num_returns=len(pending), timeout=POLL_SECONDS)
-                poll()
-            for job, ref in zip(jobs, refs):
-                try:
-                    ray.get(ref)
-                except Exception as exc:  # noqa: BLE001 - every failed task is named
-                    lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-                    failed.append((job.label, lines[-1] if lines else repr(exc)))
-        except KeyboardInterrupt:
-            for ref in refs:
-                ray.cancel(ref)  # a KeyboardInterrupt in the task: its running trial is failed as interrupted
-            ray.wait(refs, num_returns=len(refs), timeout=60)
-            raise
-        finally:
-            if started:
-                ray.shutdown()
-        if failed:
-            raise HarnessError(failures(failed))
+            ray.get(handle)
+        except Exception as exc:  # noqa: BLE001 - every failed task is named
+            lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+            return lines[-1] if lines else repr(exc), False
+        return None
+
+    def cancel(self, handle) -> None:
+        import ray
+
+        ray.cancel(handle)  # a KeyboardInterrupt in the task: its running trial is failed as interrupted

@@ -19,19 +19,17 @@ lost node) leaves its trial to the heartbeat: failed and re-queued one grace per
 from __future__ import annotations
 
 import shutil
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-from harness.errors import BadInputError, HarnessError
-from harness.launchers import POLL_SECONDS, Launcher, WorkerJob, failures
+from harness.errors import BadInputError
+from harness.launchers import Job, Launcher
 
 #: The job time limit given to submitit's local executor when ``--time`` is not set (it has one, of 5 minutes).
 LOCAL_TIMEOUT_MIN = 7 * 24 * 60
 
 
-def _run(job: WorkerJob) -> None:
+def _run(job: Job) -> None:
     """What each array job runs (a module-level function: submitit pickles it by reference)."""
     job()
 
@@ -61,8 +59,9 @@ class SlurmLauncher(Launcher):
             raise BadInputError("--launcher slurm needs --time, each worker job's time limit (e.g. 4:00:00; "
                                 "submitit's default is 5 minutes, which ends a worker in its first trial)")
 
-    def executor(self, study: str, jobs: int):
-        """submitit's ``AutoExecutor`` with this launcher's parameters, logs in ``<log_dir>/<study>``.
+    def executor(self, group: str, at_once: int):
+        """submitit's ``AutoExecutor`` with this launcher's parameters, logs in ``<log_dir>/<group>`` (the study or
+        benchmark), ``slurm_array_parallelism = at_once``.
 
         Raises:
             BadInputError: submitit refuses a parameter of ``[launcher] options``.
@@ -71,9 +70,9 @@ class SlurmLauncher(Launcher):
 
         from harness.spec import time_minutes
 
-        folder = Path(self.section.log_dir).resolve() / study
+        folder = Path(self.section.log_dir).resolve() / group
         executor = submitit.AutoExecutor(folder=folder, cluster=self.cluster)
-        params = {"name": f"harness-{study}", "cpus_per_task": self.worker_threads(), "slurm_array_parallelism": jobs,
+        params = {"name": f"harness-{group}", "cpus_per_task": self.worker_threads(), "slurm_array_parallelism": at_once,
                   "timeout_min": time_minutes(self.section.time) if self.section.time else LOCAL_TIMEOUT_MIN}
         if self.section.gpus_per_worker:
             params["gpus_per_node"] = self.section.gpus_per_worker
@@ -88,27 +87,25 @@ class SlurmLauncher(Launcher):
             raise BadInputError(f"[launcher] options: submitit refuses them: {exc}") from None
         return executor
 
-    def run(self, jobs: list[WorkerJob], poll: Callable[[], None]) -> None:
-        executor = self.executor(jobs[0].spec_data["study"]["name"], len(jobs))
-        submitted = executor.map_array(_run, jobs)
+    def open(self, jobs: list[Job], at_once: int) -> None:
+        self._executor = self.executor(jobs[0].group, at_once)
+
+    def start_all(self, jobs: list[Job]) -> list:
+        return self._executor.map_array(_run, jobs)  # one job array, one scheduler call
+
+    def start(self, job: Job):
+        return self._executor.submit(_run, job)
+
+    def done(self, handle) -> bool:
+        return handle.done()
+
+    def error(self, job: Job, handle) -> tuple[str, bool] | None:
         try:
-            while not all(s.done() for s in submitted):
-                time.sleep(POLL_SECONDS)
-                poll()
-        except KeyboardInterrupt:
-            for s in submitted:
-                s.cancel(check=False)
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not all(s.done() for s in submitted):
-                time.sleep(0.5)
-            raise
-        poll()
-        failed = []
-        for job, s in zip(jobs, submitted):
-            try:
-                s.result()
-            except Exception as exc:  # noqa: BLE001 - every failed job is named, with its log
-                lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-                failed.append((f"{job.label} (job {s.job_id}, log {s.paths.stderr})", lines[-1] if lines else repr(exc)))
-        if failed:
-            raise HarnessError(failures(failed))
+            handle.result()
+        except Exception as exc:  # noqa: BLE001 - every failed job is named, with its log
+            lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+            return f"{lines[-1] if lines else repr(exc)} (job {handle.job_id}, log {handle.paths.stderr})", False
+        return None
+
+    def cancel(self, handle) -> None:
+        handle.cancel(check=False)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import BadInputError
 from harness.spec import StudySpec, parse_spec, resolve_threads
-from harness.storage import check_url, display_url, storage_url
+from harness.storage import absolute_url, check_url, display_url, storage_url
 from harness.study.evaluate import best_of, evaluate_best
 from harness.study.inputs import load_data, preflight, resolve_data_dir
 from harness.study.metadata import dashboard_note, name_the_metric, refresh_data_facts, write_metadata
@@ -125,7 +125,7 @@ def run_study(
         where = "" if in_process else f" over {workers} workers" + ("" if launcher.name == "local" else f" ({launcher.name})")
         console.print(f"{verb} study '{spec.name}' in {shown}: {before} of {target} trials finished; objective "
                       f"{spec.metric} ({spec.direction}); torch threads {launcher.worker_threads()}{where}", markup=False)
-    job = launchers.WorkerJob(spec.to_dict(), _absolute(url), _absolute_dir(resolve_data_dir(data_dir)), 0, threads,
+    job = launchers.WorkerJob(spec.to_dict(), absolute_url(url), _absolute_dir(resolve_data_dir(data_dir)), 0, threads,
                               str(plan.checkpoints.resolve()) if plan.checkpoints else None, plan.trial_weights)
     with interrupt_signals():
         if before < target and not in_process:
@@ -154,17 +154,6 @@ def run_study(
     best_value, best_trial = best_of(study)
     return RunSummary(spec.name, shown, finished_count(study), target, finished_count(study) - before, best_value,
                       best_trial, test, time.perf_counter() - started)
-
-
-def _absolute(url: str) -> str:
-    """``url`` with a relative SQLite or journal path made absolute, for a worker that starts in another folder."""
-    from harness.storage import JOURNAL, journal_path, sqlite_path
-
-    journal = journal_path(url)
-    if journal is not None:
-        return f"{JOURNAL}//{journal.resolve()}"
-    path = sqlite_path(url)
-    return f"sqlite:///{path.resolve()}" if path is not None else url
 
 
 def _absolute_dir(path: Path) -> str | None:
