@@ -50,6 +50,7 @@ bench: setup
 	$(BIN)/python benchmarks/data_memory.py --data-dir $(DATA_DIR)
 	$(BIN)/python benchmarks/frozen_encoder.py --data-dir $(DATA_DIR)
 	$(BIN)/python benchmarks/storage.py
+	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/search_efficiency.py --data-dir $(DATA_DIR)
 
 clean:
