@@ -226,9 +226,10 @@ def open_storage(
                     raise
                 time.sleep(0.5)
                 storage = PatientRDBStorage(url, engine_kwargs=engine_kwargs, patience=patience, **extra)
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise StorageError(f"storage '{display_url(url)}' cannot be opened: {reason}") from None
+    except (SQLAlchemyError, optuna.exceptions.StorageInternalError) as exc:
+        cause = exc if isinstance(exc, SQLAlchemyError) else (exc.__cause__ or exc)  # Optuna wraps a failed commit
+        reason = str(getattr(cause, "orig", None) or cause).strip().splitlines()[0]
+        raise StorageError(f"storage '{display_url(url)}' cannot be opened: {reason}{_capacity_advice(reason)}") from None
     except ImportError as exc:
         missing = getattr(exc.__cause__, "name", None) or "the database driver"
         raise StorageError(f"storage '{display_url(url)}': the database driver is not installed ({missing}); "
@@ -236,6 +237,18 @@ def open_storage(
     if sqlite_path(url) is not None:
         _sqlite_wal(storage)
     return storage
+
+
+#: What a database server says when it has no connection left for another client (PostgreSQL, MySQL / MariaDB).
+_FULL = ("too many clients", "too many connections")
+
+
+def _capacity_advice(reason: str) -> str:
+    """For a server out of connections: how many a worker holds, and the ways out."""
+    if not any(full in reason.lower() for full in _FULL):
+        return ""
+    return ("; every worker holds 2 connections (benchmarks/scale.py): run fewer workers, raise the server's "
+            "max_connections, or put `harness storage-proxy` in front of the database (--storage grpc://HOST:PORT)")
 
 
 def _sqlite_wal(storage: Any) -> None:

@@ -17,7 +17,8 @@ import optuna
 import pytest
 
 from harness.outage import is_connection_error
-from tests.conftest import harness_env, write_tiny_spec
+from harness.storage import open_storage
+from tests.conftest import harness_cli, harness_env, write_tiny_spec
 
 PG_BINS = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 
@@ -30,7 +31,8 @@ class PrivatePostgres:
     """A PostgreSQL server of the test's own: ``initdb`` into a temporary folder, ``pg_ctl`` on a free port, trust
     authentication on 127.0.0.1. As root the server runs as the ``postgres`` user (PostgreSQL refuses root)."""
 
-    def __init__(self):
+    def __init__(self, settings: str = ""):
+        self.settings = settings  # more server options, e.g. "-c max_connections=6"
         self.folder = Path(tempfile.mkdtemp(prefix="harness-pg-"))
         self.data, self.log = self.folder / "data", self.folder / "server.log"
         with socket.socket() as s:
@@ -49,7 +51,7 @@ class PrivatePostgres:
         subprocess.run([*self.prefix, *args], check=True, capture_output=True, timeout=120)
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off {self.settings}"
         self._run(_tool("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "start")
 
     def stop(self, mode: str = "fast") -> None:
@@ -63,16 +65,26 @@ class PrivatePostgres:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-@pytest.fixture()
-def private_postgres():
+def _private_postgres(settings: str = ""):
     pytest.importorskip("psycopg")
     if _tool("initdb") is None or _tool("pg_ctl") is None:
         pytest.skip("PostgreSQL's initdb and pg_ctl are not installed (Debian: postgresql)")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         pytest.skip("running as root without runuser: PostgreSQL will not start as root")
-    server = PrivatePostgres()
+    server = PrivatePostgres(settings)
     yield server
     server.remove()
+
+
+@pytest.fixture()
+def private_postgres():
+    yield from _private_postgres()
+
+
+@pytest.fixture()
+def small_postgres():
+    """A private server with room for 6 connections."""
+    yield from _private_postgres("-c max_connections=6 -c superuser_reserved_connections=0")
 
 
 def test_workers_wait_out_a_database_outage_and_the_study_reaches_its_count(private_postgres, tmp_path):
@@ -125,3 +137,14 @@ def test_only_connection_errors_are_waited_out():
     assert is_connection_error(wrapped)
     assert not is_connection_error(IntegrityError("INSERT", {}, psycopg.errors.UniqueViolation("duplicate key")))
     assert not is_connection_error(ValueError("value too long for type character varying(2048)"))
+
+
+def test_a_server_out_of_connections_is_one_line_that_says_what_to_do(small_postgres, tmp_path):
+    held = [open_storage(small_postgres.url, write=True) for _ in range(3)]  # 2 connections each: the server is full
+    proc = harness_cli("studies", "--storage", small_postgres.url, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "too many clients" in lines[0] and "harness storage-proxy" in lines[0], proc.stderr
+    assert "unexpected failure" not in proc.stderr
+    for storage in held:
+        storage.engine.dispose()
