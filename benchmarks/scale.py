@@ -10,7 +10,7 @@ duplicated (the study holds exactly workers x trials COMPLETE trials, their numb
 trial numbers each worker saw are disjoint). PostgreSQL runs in a scratch database on 127.0.0.1:5432, dropped
 afterwards; the proxy is one ``harness storage-proxy`` process in front of it.
 
-    python benchmarks/scale.py [--trials 10] [--repeats 3] [--direct 32,48,64] [--proxy 64,128]
+    python benchmarks/scale.py [--trials 10] [--repeats 3] [--direct 32,48,64] [--proxy 64,128] [--quick]
 """
 
 from __future__ import annotations
@@ -112,7 +112,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--direct", default="32,48,64", help="worker counts straight against PostgreSQL")
     parser.add_argument("--proxy", default="64,128", help="worker counts through the gRPC proxy")
+    parser.add_argument("--quick", action="store_true", help="8 workers each way, 3 trials, once: checks the script runs")
     args = parser.parse_args()
+    if args.quick:
+        args.trials, args.repeats, args.direct, args.proxy = 3, 1, "8", "8"
     database = _postgres_url()
     if database is None:
         sys.exit("PostgreSQL is needed on 127.0.0.1:5432")
