@@ -136,6 +136,12 @@ def launcher_options(command):
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         given = {key: kwargs.pop(name, None) for name, (key, _) in _LAUNCHER_OPTIONS.items()}
+        if given["name"] is not None:
+            from harness.errors import BadInputError, unknown_name_message
+            from harness.registry import LAUNCHERS
+
+            if given["name"] not in LAUNCHERS:
+                raise BadInputError(f"--launcher: {unknown_name_message('launcher', given['name'], LAUNCHERS.names())}")
         settings = [f"launcher.{key}={json.dumps(value)}" for key, value in given.items() if value not in (None, False)]
         return command(*args, launcher_settings=settings, **kwargs)
 
