@@ -239,7 +239,7 @@ def _run_in_parallel(spec: StudySpec, selected: list[tuple[str, StudySpec]], par
     for name, problem in selected:
         plan = _problem_plan(problem, data_dir, threads, checkpoints, store)
         _prepare_problem(spec, parent, name, problem, plan, quiet)
-        jobs += [BenchmarkJob(spec.to_dict(), name, arm.values, url, _folder(resolve_data_dir(data_dir)),
+        jobs += [BenchmarkJob(spec.to_dict(), name, arm.values, url, str(resolve_data_dir(data_dir).resolve()),
                               str(folder.resolve()), str(checkpoints.resolve()), launcher.worker_threads(), quiet)
                  for arm in arms(spec) if any((name, arm.slug, k) not in done for k in range(spec.benchmark.seeds))]
     if not jobs:
@@ -248,10 +248,6 @@ def _run_in_parallel(spec: StudySpec, selected: list[tuple[str, StudySpec]], par
         console.print(f"{len(jobs)} arm(s) to run, {min(launcher.workers, len(jobs))} at a time ({launcher.name}, "
                       f"{launcher.worker_threads()} torch thread(s) each)", markup=False)
     launcher.run(jobs, lambda: None, at_once=launcher.workers)
-
-
-def _folder(path: Path) -> str:
-    return str(path.resolve()) if path.exists() else str(path)
 
 
 def _problem_plan(problem: StudySpec, data_dir, threads: int, checkpoints: Path, store) -> Plan:

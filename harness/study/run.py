@@ -125,7 +125,7 @@ def run_study(
         where = "" if in_process else f" over {workers} workers" + ("" if launcher.name == "local" else f" ({launcher.name})")
         console.print(f"{verb} study '{spec.name}' in {shown}: {before} of {target} trials finished; objective "
                       f"{spec.metric} ({spec.direction}); torch threads {launcher.worker_threads()}{where}", markup=False)
-    job = launchers.WorkerJob(spec.to_dict(), absolute_url(url), _absolute_dir(resolve_data_dir(data_dir)), 0, threads,
+    job = launchers.WorkerJob(spec.to_dict(), absolute_url(url), str(resolve_data_dir(data_dir).resolve()), 0, threads,
                               str(plan.checkpoints.resolve()) if plan.checkpoints else None, plan.trial_weights)
     with interrupt_signals():
         if before < target and not in_process:
@@ -154,10 +154,6 @@ def run_study(
     best_value, best_trial = best_of(study)
     return RunSummary(spec.name, shown, finished_count(study), target, finished_count(study) - before, best_value,
                       best_trial, test, time.perf_counter() - started)
-
-
-def _absolute_dir(path: Path) -> str | None:
-    return str(path.resolve()) if path.exists() else str(path)
 
 
 def _trial_printer(spec: StudySpec, storage: str | None, quiet: bool):
