@@ -16,13 +16,16 @@ if TYPE_CHECKING:
 
 
 def write_metadata(study: optuna.Study, plan: Plan, workers: int = 1) -> None:
-    """Store the study's user attributes: version, task, dataset, metric and direction, sampler, pruner, budget,
+    """Store the study's user attributes: version, task, dataset, metric and direction, sampler, pruner (each with the
+    defaults it was created with, which a resumed run reuses), budget,
     environment (with the threads of each of ``workers`` processes), data facts, search space, creation time, the
     spec, and last the spec identity, whose presence marks a complete harness study."""
     from harness.environment import environment
     from harness.spec import resolve_threads, threads_source
+    from harness.strategies import strategy_defaults
 
     spec = plan.spec
+    epochs = spec.budget.max_epochs
     attrs = {
         "harness_version": __version__,
         "task": spec.study.task,
@@ -30,8 +33,9 @@ def write_metadata(study: optuna.Study, plan: Plan, workers: int = 1) -> None:
         "metric": spec.metric,
         "direction": spec.direction,
         "sampler": {"name": spec.sampler.name, "seed": spec.sampler.seed if spec.sampler.seed is not None else spec.study.seed,
-                    "options": spec.sampler.options},
-        "pruner": {"name": spec.pruner.name, "options": spec.pruner.options},
+                    "options": spec.sampler.options, "defaults": strategy_defaults("sampler", spec.sampler.name, epochs)},
+        "pruner": {"name": spec.pruner.name, "options": spec.pruner.options,
+                   "defaults": strategy_defaults("pruner", spec.pruner.name, epochs)},
         "budget": spec.budget.model_dump(),
         "environment": environment(resolve_threads(spec, workers), plan.placement, threads_from=threads_source(spec, workers)),
         "data": plan.task.describe(plan.data),

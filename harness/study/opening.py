@@ -25,14 +25,17 @@ def study_storage(spec: StudySpec, storage: str | None, write: bool = True):
                         patience=run.outage_patience)
 
 
-def build_sampler_and_pruner(spec: StudySpec, space: SearchSpace, n_existing: int, worker: int = 0, parallel: bool = False):
+def build_sampler_and_pruner(spec: StudySpec, space: SearchSpace, n_existing: int, worker: int = 0, parallel: bool = False,
+                             stored: dict[str, Any] | None = None):
     """The spec's sampler and pruner. A resumed run shifts the sampler seed by the trials the study holds, and parallel
     workers by ``WORKER_SEED_STRIDE`` each, so neither replays proposals; TPE in parallel workers uses the constant liar.
+    ``stored``: the user attributes of the study being resumed, whose recorded defaults the sampler and pruner get
+    (:func:`harness.strategies.stored_defaults`); ``None`` for a new study (today's defaults).
 
     Raises:
         SpecError: Optuna rejected the ``[sampler]`` or ``[pruner]`` options.
     """
-    from harness.strategies import build_pruner, build_sampler
+    from harness.strategies import build_pruner, build_sampler, stored_defaults
 
     base = spec.sampler.seed if spec.sampler.seed is not None else spec.study.seed
     grid = space.grid() if spec.sampler.name == "grid" else None
@@ -42,9 +45,13 @@ def build_sampler_and_pruner(spec: StudySpec, space: SearchSpace, n_existing: in
         # constant liar), so concurrent workers do not all sample next to the same good point. Optuna 5 does
         # this by default; said here so that a spec cannot lose it by accident on older versions.
         options.setdefault("constant_liar", True)
+    epochs = spec.budget.max_epochs
+    defaults = {table: None if stored is None else stored_defaults(stored.get(table), table, name, epochs)
+                for table, name in (("sampler", spec.sampler.name), ("pruner", spec.pruner.name))}
     try:
-        sampler = build_sampler(spec.sampler.name, base + n_existing + WORKER_SEED_STRIDE * worker, options, grid)
-        pruner = build_pruner(spec.pruner.name, spec.budget.max_epochs, spec.pruner.options)
+        sampler = build_sampler(spec.sampler.name, base + n_existing + WORKER_SEED_STRIDE * worker, options, grid,
+                                defaults=defaults["sampler"])
+        pruner = build_pruner(spec.pruner.name, epochs, spec.pruner.options, defaults=defaults["pruner"])
     except (TypeError, ValueError) as exc:
         raise SpecError(f"[sampler]/[pruner] options rejected by Optuna: {exc}") from None
     return sampler, pruner
@@ -91,7 +98,7 @@ def open_study(spec: StudySpec, space: SearchSpace, storage: str | None, *, crea
                 f"study '{spec.name}' exists in {shown} with a different spec ({diff or 'not a harness study'}); "
                 "use another --study-name, or restore the original spec"
             )
-        sampler, pruner = build_sampler_and_pruner(spec, space, len(study.trials), worker, parallel)
+        sampler, pruner = build_sampler_and_pruner(spec, space, len(study.trials), worker, parallel, stored=study.user_attrs)
         return optuna.load_study(study_name=spec.name, storage=rdb, sampler=sampler, pruner=pruner), False
     if not create:
         raise BadInputError(f"no study '{spec.name}' in {shown}")
