@@ -63,6 +63,8 @@ class WorkerJob:
             its kept model): :func:`harness.study.run.evaluation_main`.
         artifacts: The artifact folder (absolute) of the kept models, for ``evaluate``.
         visible_devices: ``CUDA_VISIBLE_DEVICES`` for the worker (the local launcher's ``--devices``), or ``None``.
+        tail_threads: Torch threads the worker takes once it runs the study's last trial alone (the local launcher:
+            every worker's share of the machine; :class:`harness.study.optimize.TailThreads`), or ``None``.
     """
 
     spec_data: dict[str, Any]
@@ -75,6 +77,7 @@ class WorkerJob:
     evaluate: bool = False
     artifacts: str | None = None
     visible_devices: str | None = None
+    tail_threads: int | None = None
 
     @property
     def label(self) -> str:
@@ -91,7 +94,7 @@ class WorkerJob:
             evaluation_main(self.spec_data, self.storage, self.data_dir, self.threads, self.artifacts)
         else:
             worker_main(self.spec_data, self.storage, self.data_dir, self.worker, self.threads, self.checkpoints,
-                        self.trial_weights)
+                        self.trial_weights, self.tail_threads)
 
 
 class Launcher(ABC):

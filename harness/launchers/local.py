@@ -3,7 +3,9 @@
 Each worker is a separate process (multiprocessing's ``spawn`` start method, so no PyTorch state is shared) that loads
 the data, opens the study with its own sampler seed (TPE with the constant liar), its own GPU on CUDA
 (``CUDA_VISIBLE_DEVICES``, one GPU per worker in turn: ``--devices 0,1,2,3``) and ``threads // N`` torch threads, and
-runs trials until the study holds the target number of finished trials; this is Optuna's storage-based distributed
+runs trials until the study holds the target number of finished trials (a worker left alone with the last trial takes
+every worker's threads for its remaining epochs: :class:`~harness.study.optimize.TailThreads`); this is Optuna's
+storage-based distributed
 optimisation, the same that runs across machines against one PostgreSQL or MySQL URL. The parent forwards
 SIGINT/SIGTERM to the workers as SIGTERM (each fails its running trial as ``interrupted``) and reports a worker that
 died.
@@ -16,10 +18,11 @@ import multiprocessing
 import os
 import signal
 import sys
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from harness.errors import EXIT_BAD_INPUT, EXIT_FAILURE, BadInputError
-from harness.launchers import Job, Launcher
+from harness.launchers import Job, Launcher, WorkerJob
 
 if TYPE_CHECKING:
     from harness.spec import StudySpec
@@ -53,6 +56,11 @@ class LocalLauncher(Launcher):
 
     def worker_threads(self) -> int:
         return max(1, (self.threads or 1) // self.workers)
+
+    def jobs(self, base: WorkerJob) -> list[WorkerJob]:
+        """The workers' jobs; each may take all ``threads`` when it is left alone with the study's last trial."""
+        tail = self.threads if (self.threads or 1) > self.worker_threads() else None
+        return [replace(job, tail_threads=tail) for job in super().jobs(base)]
 
     def open(self, jobs: list[Job], at_once: int) -> None:
         self._context = multiprocessing.get_context("spawn")

@@ -65,6 +65,36 @@ class TargetReached:
             study.stop()
 
 
+class TailThreads:
+    """``on_epoch`` hook of a local worker: once it runs the study's last trial alone, it takes ``threads`` torch
+    threads (every worker's share of the machine) for the trial's remaining epochs.
+
+    Without it a study's tail wastes the cores of the workers that have stopped: with 2 workers of 1 thread each,
+    the last trial trains on 1 of the 2 cores. "Alone" means no other trial of the study is running and the running
+    and finished trials already make the target (so no worker will start another). Checked after every epoch (one
+    storage read). The trial records the change as ``tail_threads`` (``{"from_epoch": e, "threads": n}``);
+    its numbers may differ in the last float digits from a run with a fixed thread count (reductions split
+    differently), as they do between any two thread counts.
+    """
+
+    def __init__(self, target: int, threads: int):
+        self.target = target
+        self.threads = threads
+
+    def __call__(self, trial: optuna.Trial, epoch: int, metrics: dict[str, float]) -> None:
+        import torch
+        from optuna.trial import TrialState
+
+        if torch.get_num_threads() >= self.threads:
+            return
+        states = [t.state for t in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED,
+                                                                                   TrialState.RUNNING))]
+        running = sum(s == TrialState.RUNNING for s in states)
+        if running <= 1 and len(states) >= self.target:
+            torch.set_num_threads(self.threads)
+            trial.set_user_attr("tail_threads", {"from_epoch": epoch + 1, "threads": self.threads})
+
+
 @contextmanager
 def interrupt_signals():
     """Within the block, SIGINT raises ``KeyboardInterrupt`` and SIGTERM raises

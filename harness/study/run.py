@@ -14,7 +14,7 @@ from harness.study.evaluate import best_of, evaluate_best
 from harness.study.inputs import load_data, preflight, resolve_data_dir
 from harness.study.metadata import dashboard_note, name_the_metric, refresh_data_facts, write_metadata
 from harness.study.opening import finished_count, open_study, stored_space, study_storage
-from harness.study.optimize import checkpoint_folder, interrupt_signals, optimize, requeue_interrupted
+from harness.study.optimize import TailThreads, checkpoint_folder, interrupt_signals, optimize, requeue_interrupted
 from harness.study.plan import Plan
 
 if TYPE_CHECKING:
@@ -202,9 +202,10 @@ def evaluation_main(spec_data: dict[str, Any], storage: str, data_dir: str | Non
 
 
 def worker_main(spec_data: dict[str, Any], storage: str | None, data_dir: str | None, worker: int, threads: int,
-                checkpoints: str | None = None, trial_weights: bool = False) -> None:
+                checkpoints: str | None = None, trial_weights: bool = False, tail_threads: int | None = None) -> None:
     """One worker of :func:`run_study` started by a launcher (``workers > 1``, or a launcher other than ``local``):
-    its own data, sampler seed and threads."""
+    its own data, sampler seed and threads; ``tail_threads``: the threads it takes once it runs the study's last trial
+    alone (:class:`~harness.study.optimize.TailThreads`)."""
     import optuna
     import torch
 
@@ -216,5 +217,6 @@ def worker_main(spec_data: dict[str, Any], storage: str | None, data_dir: str | 
                         trial_weights=trial_weights)
     study, _ = open_study(spec, plan.space, storage, create=False, worker=worker, parallel=True)
     plan = replace(plan, space=stored_space(spec, study))
+    tail = TailThreads(spec.study.n_trials, tail_threads) if tail_threads and tail_threads > threads else None
     with interrupt_signals():
-        optimize(study, plan, worker=worker)
+        optimize(study, plan, worker=worker, on_epoch=tail)

@@ -56,6 +56,35 @@ def test_run_study_with_two_workers(tmp_path):
     assert {(t.user_attrs["worker"], t.user_attrs["device"]["visible_devices"]) for t in finished} == {(0, "3"), (1, "5")}
     assert len({repr(sorted(t.params.items())) for t in finished}) == len(finished)  # seeds differ per worker
     assert study.user_attrs["test_result"]["trial"] == study.best_trial.number
+    # a worker left alone with the last trial takes both threads; never a trial that had company at the end
+    tail = [t for t in finished if "tail_threads" in t.user_attrs]
+    last_started = sorted(finished, key=lambda t: t.datetime_start)[-2:]
+    assert all(t in last_started and t.user_attrs["tail_threads"]["threads"] == 2 for t in tail)
+
+
+def test_the_last_trial_takes_every_workers_threads_once_it_runs_alone(tmp_path):
+    import torch
+
+    from harness.storage import open_storage
+    from harness.study.optimize import TailThreads
+
+    study = optuna.create_study(study_name="tail", storage=open_storage(f"sqlite:///{tmp_path / 't.db'}", write=True))
+    study.add_trial(optuna.trial.create_trial(value=1.0))
+    mine, other = study.ask(), study.ask()
+    hook, before = TailThreads(target=3, threads=2), torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        hook(mine, 1, {})  # another trial still runs: keep one thread
+        assert torch.get_num_threads() == 1 and "tail_threads" not in study.trials[1].user_attrs
+        study.tell(other, 2.0)
+        hook(mine, 2, {})  # alone, and no trial is missing from the target: take both
+        assert torch.get_num_threads() == 2
+        assert study.trials[1].user_attrs["tail_threads"] == {"from_epoch": 3, "threads": 2}
+        torch.set_num_threads(1)
+        TailThreads(target=4, threads=2)(mine, 3, {})  # a trial is still to be started: another worker may take it
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_journal_file_storage_runs_and_reports(tmp_path):
