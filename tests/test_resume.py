@@ -83,28 +83,22 @@ def test_an_interrupted_trial_is_requeued_and_resumes_from_its_checkpoint(tmp_pa
 
 def test_a_trial_interrupted_in_every_stretch_of_a_long_study_is_requeued_every_time(tmp_path):
     """A study run in stretches interrupts its long trial at the end of each; each retry resumes from the one
-    checkpoint of the configuration, beyond ``[run] max_retries`` (which counts trials whose process died)."""
-    import tomllib
+    checkpoint of the configuration (trial 0's), beyond ``[run] max_retries`` (which counts trials whose process died).
+    A stretch that finds no checkpoint (the database moved to a machine without the artifact folder) re-queues the
+    trial all the same: the retry trains from epoch 1 with trial 0's seed."""
+    from harness.study import requeue_interrupted
 
-    from harness.spec import parse_spec
-    from harness.study import Plan, requeue_interrupted
-    from tests.conftest import TINY_SPEC
-
-    spec = parse_spec(tomllib.loads(TINY_SPEC.format(name="long", n_trials=1)), source="test")
-    assert spec.run.max_retries == 2
-    plan = Plan(spec, None, None, None, spec.to_budget(), None, 1, checkpoints=tmp_path)
     study = optuna.create_study(study_name="long", storage=f"sqlite:///{tmp_path / 'l.db'}")
-    plan.checkpoint("trial-0").write_bytes(b"a checkpoint")  # only its existence is read here
     trial = study.ask({"lr": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True)})
     for stretch in range(4):
         trial.set_user_attr("fail_reason", "interrupted (SIGTERM)")
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        assert requeue_interrupted(study, plan) == 1
-        assert requeue_interrupted(study, plan) == 0  # once per interruption
+        assert requeue_interrupted(study) == 1
+        assert requeue_interrupted(study) == 0  # once per interruption
         retry = study.ask()  # the waiting retry
         assert retry.number == trial.number + 1 and retry.params == trial.params
         assert study.trials[retry.number].system_attrs["failed_trial"] == 0  # finds trial 0's checkpoint and seed
         assert study.trials[retry.number].system_attrs["retry_history"] == list(range(stretch + 1))
         trial = retry
     study.tell(trial, 0.5)
-    assert requeue_interrupted(study, plan) == 0
+    assert requeue_interrupted(study) == 0

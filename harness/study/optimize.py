@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
-from harness.study.objective import Terminated, TrialError, first_number, make_objective
+from harness.study.objective import Terminated, TrialError, make_objective
 from harness.study.opening import finished_count
 
 if TYPE_CHECKING:
@@ -181,14 +181,17 @@ def checkpoint_folder(storage: str | None, artifacts: str | Path | None) -> Path
     return (Path(artifacts) if artifacts is not None else default_location(storage_url(storage))) / "checkpoints"
 
 
-def requeue_interrupted(study: optuna.Study, plan: Plan) -> int:
-    """Re-queue every trial that an interruption (SIGINT, SIGTERM) failed part-way and that left a checkpoint, with
-    Optuna's ``RetryHeartbeatStaleTrialCallback`` (a trial killed without a word is re-queued by the heartbeat instead).
+def requeue_interrupted(study: optuna.Study) -> int:
+    """Re-queue every trial that an interruption (SIGINT, SIGTERM) failed part-way, with Optuna's
+    ``RetryHeartbeatStaleTrialCallback`` (a trial killed without a word is re-queued by the heartbeat instead).
 
     Each interrupted trial is re-queued once: a trial already in a retry's ``retry_history`` has its retry. A retry
     that is itself interrupted is re-queued in turn, however often: a study run in stretches (one per working
     session, say) interrupts its long trials every time, and an interruption is not a fault of the trial, so
-    ``[run] max_retries`` (the retries of trials whose process died) does not limit it.
+    ``[run] max_retries`` (the retries of trials whose process died) does not limit it. The retry resumes from the
+    checkpoint of the configuration when there is one (:mod:`harness.resume`), and otherwise trains from epoch 1 with the
+    same seed: the database may have moved to a machine without the artifact folder, and dropping the trial would leave
+    its configuration, chosen by the sampler or enqueued by the spec, untried.
 
     Returns:
         How many trials were re-queued.
@@ -201,9 +204,8 @@ def requeue_interrupted(study: optuna.Study, plan: Plan) -> int:
     retried = {n for t in study.trials for n in (t.system_attrs.get("retry_history") or ())}
     again = 0
     for trial in study.trials:
-        checkpoint = plan.checkpoint(f"trial-{first_number(trial)}")
         if (trial.state == optuna.trial.TrialState.FAIL and str(trial.user_attrs.get("fail_reason", "")).startswith("interrupted")
-                and trial.number not in retried and checkpoint is not None and checkpoint.is_file()):
+                and trial.number not in retried):
             with warnings.catch_warnings():  # "experimental" in Optuna: not the user's concern
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 RetryHeartbeatStaleTrialCallback(max_retry=None)(study, trial)

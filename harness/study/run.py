@@ -115,7 +115,7 @@ def run_study(
         plan = _resume_space(study, plan, quiet)
     for params in spec.enqueue:
         study.enqueue_trial(params, skip_if_exists=True)
-    requeue_interrupted(study, plan)
+    requeue_interrupted(study)
     target = spec.study.n_trials
     before = finished_count(study)
     shown = display_url(url)
