@@ -66,7 +66,10 @@ def problem_section(data: BenchmarkData, problem: str, images: dict[str, str]) -
     findings = T.findings_table(data, problem)
     if findings is not None:
         block.append("### Published findings and this benchmark\n\nPublished claims are quoted, not rerun, with the setting "
-                     "they were made in; the right-hand column is measured here, on this problem and budget.\n\n"
+                     "they were made in; the right-hand column is measured here, on this problem and budget, over the levels the "
+                     "finding compares only: the validation-best of those levels against each other one on test, paired by "
+                     "seed and Holm-corrected over that finding's comparisons, so its p-values can differ from the arm "
+                     "table's, which corrects over every arm.\n\n"
                      + md_table(findings))
     failures = T.failures_table(data, problem)
     block.append("### What did not finish\n\n" + ("Every seeded re-run, inner trial and baseline finished." if failures is None
