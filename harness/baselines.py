@@ -1,4 +1,5 @@
-"""Trivial baselines: what a predictor that learns nothing of the input-output relation scores.
+"""Trivial baselines: what the simplest predictors of a task score (a constant output, a copy of the input, a
+closed-form linear map of the look-back window), trained in seconds and searched over nothing but their own settings.
 
 A result is evidence only beside the strongest trivial predictor of its task on the same splits,
 preprocessing and metric (copy the source, emit the most frequent training target, repeat the last value

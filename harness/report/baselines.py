@@ -60,8 +60,8 @@ def verdict(label: str, model_value: float | None, record: dict[str, Any] | None
     rel = "" if not _finite(relative) else f", {relative:.1%} of the baseline's value"
     if absolute > 0:
         return f"{shown}: the model is better by {fmt(absolute)}{rel}."
-    return (f"{shown}. **Not informative at this budget: the model does not beat a predictor that learns nothing "
-            f"about the input (worse by {fmt(-absolute)}{rel}).**")
+    return (f"{shown}. **Not informative at this budget: the model does not beat the strongest trivial baseline "
+            f"(worse by {fmt(-absolute)}{rel}).**")
 
 
 def baselines_table(record: dict[str, Any], metrics: list[str]) -> pd.DataFrame:
