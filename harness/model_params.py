@@ -22,5 +22,8 @@ HIDDEN_SIZE = Param("hidden_size", "int", 256, None, bounds=(1, 8192), help="RNN
 LAYERS = Param("layers", "int", 1, None, bounds=(1, 24), help="RNN encoder layers (and as many decoder layers)")
 TRANSFORMER_LAYERS = Param("transformer_layers", "int", 3, None, bounds=(1, 24),
                            help="Transformer encoder layers (and as many decoder layers)")
+NORM = Param("norm", "categorical", "pre", None, choices=("pre", "post"),
+             help="Transformer layer norm: pre (before each sub-layer; Xiong et al. 2020) or post (after each residual; "
+                  "Vaswani et al. 2017)")
 DROPOUT = Param("dropout", "float", 0.1, None, bounds=(0.0, 0.9), help="dropout probability")
 HEADS = Param("heads", "int", 4, None, bounds=(1, 64), help="attention heads (multihead, Transformer)")

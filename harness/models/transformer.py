@@ -1,10 +1,12 @@
 """Transformer encoder-decoder (Vaswani et al., 2017, "Attention Is All You Need", NeurIPS).
 
 Self- and cross-attention are the registry's multi-head attention modules, which run through
-``torch.nn.functional.scaled_dot_product_attention``. Layers are pre-norm (LayerNorm before each
-sub-layer; Xiong et al. 2020, "On Layer Normalization in the Transformer Architecture"), which trains
-stably with or without learning-rate warmup, so that schedules are compared on equal terms. Positions
-use the sinusoidal encoding of the original paper.
+``torch.nn.functional.scaled_dot_product_attention``. Layers are pre-norm by default (LayerNorm before each
+sub-layer, a final LayerNorm after each stack; Xiong et al. 2020, "On Layer Normalization in the Transformer
+Architecture"), which Xiong et al. show trains without learning-rate warmup, or post-norm as in the original
+paper (LayerNorm after each residual addition, no final LayerNorm), for which warmup is reported to be needed
+(Vaswani et al. 2017; Liu et al. 2020, "Understanding the Difficulty of Training Transformers"). Positions use
+the sinusoidal encoding of the original paper.
 """
 
 from __future__ import annotations
@@ -35,16 +37,24 @@ class FeedForward(nn.Sequential):
         super().__init__(nn.Linear(d, 4 * d), nn.ReLU(), nn.Dropout(dropout), nn.Linear(4 * d, d))
 
 
+def residual(x: Tensor, norm: nn.LayerNorm, norm_first: bool, sublayer) -> Tensor:
+    """One residual sub-layer: ``x + f(LN(x))`` pre-norm (Xiong et al. 2020), ``LN(x + f(x))`` post-norm (Vaswani et
+    al. 2017). ``sublayer`` maps ``(B, T, d)`` to ``(B, T, d)`` (dropout included)."""
+    return x + sublayer(norm(x)) if norm_first else norm(x + sublayer(x))
+
+
 class EncoderLayer(nn.Module):
-    """``x + SelfAttn(LN(x))``, then ``x + FF(LN(x))``.
+    """Self-attention, then feed-forward, each a residual sub-layer (:func:`residual`).
 
     Args:
         d: Model width; heads: attention heads; dropout: dropout probability.
         make_attention: Builds the self-attention module.
+        norm_first: Pre-norm (``True``) or post-norm.
     """
 
-    def __init__(self, d: int, heads: int, dropout: float, make_attention: AttentionFactory):
+    def __init__(self, d: int, heads: int, dropout: float, make_attention: AttentionFactory, norm_first: bool = True):
         super().__init__()
+        self.norm_first = norm_first
         self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.self_attn = make_attention(AttentionConfig(d, d, heads=heads, dropout=dropout))
         self.ff = FeedForward(d, dropout)
@@ -52,17 +62,24 @@ class EncoderLayer(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor | None, need_weights: bool = False) -> tuple[Tensor, Tensor | None]:
         """``(B, T, d)`` -> ``(B, T, d)``, and the self-attention weights ``(B, T, T)`` if asked."""
-        h = self.norm1(x)
-        context, weights = self.self_attn(h, h, h, mask, need_weights=need_weights)
-        x = x + self.drop(context)  # (B, T, d)
-        return x + self.drop(self.ff(self.norm2(x))), weights
+        weights = None
+
+        def attend(h: Tensor) -> Tensor:
+            nonlocal weights
+            context, weights = self.self_attn(h, h, h, mask, need_weights=need_weights)
+            return self.drop(context)
+
+        x = residual(x, self.norm1, self.norm_first, attend)  # (B, T, d)
+        return residual(x, self.norm2, self.norm_first, lambda h: self.drop(self.ff(h))), weights
 
 
 class DecoderLayer(nn.Module):
-    """Causal self-attention, cross-attention over the encoder output, feed-forward; each pre-norm."""
+    """Causal self-attention, cross-attention over the encoder output, feed-forward; each a residual sub-layer,
+    pre-norm or post-norm (:func:`residual`)."""
 
-    def __init__(self, d: int, heads: int, dropout: float, make_attention: AttentionFactory):
+    def __init__(self, d: int, heads: int, dropout: float, make_attention: AttentionFactory, norm_first: bool = True):
         super().__init__()
+        self.norm_first = norm_first
         self.norm1, self.norm2, self.norm3 = nn.LayerNorm(d), nn.LayerNorm(d), nn.LayerNorm(d)
         self.self_attn = make_attention(AttentionConfig(d, d, heads=heads, dropout=dropout))
         self.cross_attn = make_attention(AttentionConfig(d, d, heads=heads, dropout=dropout))
@@ -72,11 +89,16 @@ class DecoderLayer(nn.Module):
     def forward(
         self, y: Tensor, memory: Tensor, causal: Tensor | Causal, src_mask: Tensor | None, need_weights: bool
     ) -> tuple[Tensor, Tensor | None]:
-        h = self.norm1(y)
-        y = y + self.drop(self.self_attn(h, h, h, causal, need_weights=False)[0])  # (B, Tt, d)
-        context, weights = self.cross_attn(self.norm2(y), memory, memory, src_mask, need_weights=need_weights)
-        y = y + self.drop(context)
-        return y + self.drop(self.ff(self.norm3(y))), weights  # (B, Tt, d), (B, Tt, Ts)
+        weights = None
+
+        def cross(h: Tensor) -> Tensor:
+            nonlocal weights
+            context, weights = self.cross_attn(h, memory, memory, src_mask, need_weights=need_weights)
+            return self.drop(context)
+
+        y = residual(y, self.norm1, self.norm_first, lambda h: self.drop(self.self_attn(h, h, h, causal, need_weights=False)[0]))
+        y = residual(y, self.norm2, self.norm_first, cross)  # (B, Tt, d)
+        return residual(y, self.norm3, self.norm_first, lambda h: self.drop(self.ff(h))), weights  # (B, Tt, d), (B, Tt, Ts)
 
     def step(
         self, x: Tensor, inputs: Tensor, memory: Tensor, src_mask: Tensor, need_weights: bool
@@ -88,25 +110,36 @@ class DecoderLayer(nn.Module):
             inputs: ``(B, t, d)`` the layer's inputs at all positions so far, ``x`` last. Earlier outputs
                 never change (the self-attention is causal), so only the new position is computed.
         """
-        h = self.norm1(inputs)  # (B, t, d)
-        y = x + self.self_attn(h[:, -1:], h, h, None, need_weights=False)[0]  # (B, 1, d)
-        context, weights = self.cross_attn(self.norm2(y), memory, memory, src_mask, need_weights=need_weights)
-        y = y + context
-        return y + self.ff(self.norm3(y)), weights  # (B, 1, d), (B, 1, Ts)
+        if self.norm_first:
+            h = self.norm1(inputs)  # (B, t, d)
+            y = x + self.self_attn(h[:, -1:], h, h, None, need_weights=False)[0]  # (B, 1, d)
+        else:
+            y = self.norm1(x + self.self_attn(x, inputs, inputs, None, need_weights=False)[0])  # (B, 1, d)
+        weights = None
+
+        def cross(h: Tensor) -> Tensor:
+            nonlocal weights
+            context, weights = self.cross_attn(h, memory, memory, src_mask, need_weights=need_weights)
+            return context
+
+        y = residual(y, self.norm2, self.norm_first, cross)
+        return residual(y, self.norm3, self.norm_first, self.ff), weights  # (B, 1, d), (B, 1, Ts)
 
 
 class TransformerSeq2Seq(Seq2Seq):
-    """Transformer encoder-decoder (Vaswani et al. 2017), pre-norm, sinusoidal positions.
+    """Transformer encoder-decoder (Vaswani et al. 2017), pre-norm or post-norm, sinusoidal positions.
 
     Args:
         config: :class:`Seq2SeqConfig` (``hidden_size`` is ``d_model`` and must be divisible by ``heads``).
         make_attention: Builds each self- and cross-attention module (multi-head in the harness).
+        norm_first: Pre-norm layers and a final LayerNorm after each stack (the default; Xiong et al. 2020), or
+            post-norm layers and no final LayerNorm (``False``; Vaswani et al. 2017).
     """
 
     #: What the weights ``greedy`` returns are, for the attention example of a report.
     attention_shown = "the last decoder layer's cross-attention, averaged over heads"
 
-    def __init__(self, config: Seq2SeqConfig, make_attention: AttentionFactory):
+    def __init__(self, config: Seq2SeqConfig, make_attention: AttentionFactory, norm_first: bool = True):
         super().__init__()
         self.config = config
         d = config.hidden_size
@@ -114,10 +147,11 @@ class TransformerSeq2Seq(Seq2Seq):
         self.tgt_embed = nn.Embedding(config.tgt_vocab, d, padding_idx=config.pad_id)
         self.register_buffer("positions", sinusoidal_positions(config.max_len + 2, d), persistent=False)
         self.drop = nn.Dropout(config.dropout)
-        layer = (d, config.heads, config.dropout, make_attention)
+        layer = (d, config.heads, config.dropout, make_attention, norm_first)
         self.encoder = nn.ModuleList(EncoderLayer(*layer) for _ in range(config.layers))
         self.decoder = nn.ModuleList(DecoderLayer(*layer) for _ in range(config.layers))
-        self.enc_norm, self.dec_norm = nn.LayerNorm(d), nn.LayerNorm(d)
+        final = nn.LayerNorm if norm_first else (lambda d: nn.Identity())  # post-norm stacks end normalised
+        self.enc_norm, self.dec_norm = final(d), final(d)
         self.out = nn.Linear(d, config.tgt_vocab)
         for embed in (self.src_embed, self.tgt_embed):  # N(0, 1/d): unit scale after the sqrt(d) factor
             nn.init.normal_(embed.weight, mean=0.0, std=d**-0.5)

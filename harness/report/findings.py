@@ -4,8 +4,9 @@ Each finding names the task and model families it was made on, the factor it is 
 compares, and the setting of the papers. The benchmark report shows a finding only where the benchmark
 has what the finding is about: the task, one of its model families among the arms' configurations, the
 factor among the benchmark's factors, and at least two of its levels among the arms; beside it, what
-this benchmark measured for those levels and where its setting differs. Findings are quoted from the
-papers, not rerun.
+this benchmark measured for those levels and where its setting differs. A finding that is said to depend on
+another factor (``within``: warmup and the Transformer's layer-norm placement) is measured separately at each of
+that factor's levels when the benchmark varies it. Findings are quoted from the papers, not rerun.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class Finding:
     claim: str
     source: str
     setting: str
+    within: tuple[str, ...] = ()
+    """Factors the claim is said to depend on: where a benchmark varies one, the finding is measured at each level."""
 
 
 FINDINGS: tuple[Finding, ...] = (
@@ -41,7 +44,7 @@ FINDINGS: tuple[Finding, ...] = (
             "or converges to worse models)",
             "Vaswani et al. 2017; Popel & Bojar 2018; Liu et al. 2020 (On the Variance of the Adaptive Learning Rate)",
             "post-norm Transformers (layer norm after each residual block) on WMT-scale data; pre-norm layers "
-            "train without warmup (Xiong et al. 2020)"),
+            "train without warmup (Xiong et al. 2020)", within=("norm",)),
 )
 
 

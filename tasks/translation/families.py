@@ -9,7 +9,16 @@ from harness_tasks.translation.tokenize import BOS_ID, EOS_ID, PAD_ID
 
 from harness.errors import InvalidConfigError
 from harness.family import Family
-from harness.model_params import ATTENTION_TYPE, CELL, EMBEDDING_SIZE, HEADS, INPUT_FEEDING, LAYERS, TRANSFORMER_LAYERS
+from harness.model_params import (
+    ATTENTION_TYPE,
+    CELL,
+    EMBEDDING_SIZE,
+    HEADS,
+    INPUT_FEEDING,
+    LAYERS,
+    NORM,
+    TRANSFORMER_LAYERS,
+)
 from harness.task import Group
 
 
@@ -57,14 +66,15 @@ class RNN(Family):
 
 
 class Transformer(Family):
-    """Transformer encoder-decoder, multi-head self- and cross-attention (Vaswani et al. 2017)."""
+    """Transformer encoder-decoder, multi-head self- and cross-attention (Vaswani et al. 2017); pre-norm layers by
+    default (Xiong et al. 2020), post-norm with ``norm = "post"``."""
 
     task: ClassVar[str] = "translation"
     name: ClassVar[str] = "transformer"
 
     @classmethod
     def groups(cls) -> list[Group]:
-        return [Group((TRANSFORMER_LAYERS, HEADS))]
+        return [Group((TRANSFORMER_LAYERS, HEADS, NORM))]
 
     @classmethod
     def check(cls, config: dict[str, Any], data: Any) -> None:
@@ -79,4 +89,5 @@ class Transformer(Family):
         from harness.models.transformer import TransformerSeq2Seq
 
         cfg = Seq2SeqConfig(**_sizes(config, data, config["transformer_layers"]), embedding_size=config["hidden_size"])
-        return TransformerSeq2Seq(cfg, functools.partial(build_attention, "multihead"))
+        norm = config.get("norm", NORM.default)  # configs stored before the option existed are pre-norm
+        return TransformerSeq2Seq(cfg, functools.partial(build_attention, "multihead"), norm_first=norm == "pre")

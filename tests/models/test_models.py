@@ -23,10 +23,10 @@ def rnn(attention: str, **kw) -> RNNSeq2Seq:
     return RNNSeq2Seq(cfg, functools.partial(build_attention, attention)).eval()
 
 
-def transformer(**kw) -> TransformerSeq2Seq:
+def transformer(norm_first: bool = True, **kw) -> TransformerSeq2Seq:
     torch.manual_seed(0)
     cfg = Seq2SeqConfig(V_SRC, V_TGT, hidden_size=16, heads=2, layers=2, max_len=20, dropout=0.0, **kw)
-    return TransformerSeq2Seq(cfg, functools.partial(build_attention, "multihead")).eval()
+    return TransformerSeq2Seq(cfg, functools.partial(build_attention, "multihead"), norm_first=norm_first).eval()
 
 
 def batch():
@@ -40,11 +40,15 @@ def batch():
     return src, lens, tgt
 
 
-MODELS_UNDER_TEST = [("rnn", a, f) for a in ATTENTION.names() for f in (True, False)] + [("transformer", "multihead", None)]
+#: (family, attention, variant): the variant is input feeding for the RNN, pre- or post-norm for the Transformer.
+MODELS_UNDER_TEST = ([("rnn", a, f) for a in ATTENTION.names() for f in (True, False)]
+                     + [("transformer", "multihead", "pre"), ("transformer", "multihead", "post")])
 
 
 def build(family, attention, feeding, **kw):
-    return rnn(attention, input_feeding=feeding, **kw) if family == "rnn" else transformer(**kw)
+    if family == "rnn":
+        return rnn(attention, input_feeding=feeding, **kw)
+    return transformer(norm_first=feeding == "pre", **kw)
 
 
 @pytest.mark.parametrize("task_name,built_in", [
@@ -125,6 +129,20 @@ def test_lstm_cell_and_layers():
 def test_everything_after_eos_is_padding():
     tokens = torch.tensor([[5, EOS, 7, 8], [5, 6, 7, 8], [EOS, 4, EOS, 4]])
     assert mask_after_eos(tokens, EOS, PAD).tolist() == [[5, EOS, 0, 0], [5, 6, 7, 8], [EOS, 0, 0, 0]]
+
+
+def test_post_norm_normalises_after_each_residual_and_has_no_final_norm():
+    """Post-norm (Vaswani et al. 2017): every layer's output is a LayerNorm's, so the stacks end normalised; pre-norm
+    (Xiong et al. 2020) adds a final LayerNorm to each stack instead. The two differ in their outputs, not their
+    sub-layers: the same parameters but the final norms."""
+    pre, post = transformer(norm_first=True), transformer(norm_first=False)
+    assert isinstance(post.enc_norm, torch.nn.Identity) and isinstance(pre.enc_norm, torch.nn.LayerNorm)
+    assert sum(p.numel() for p in pre.parameters()) - sum(p.numel() for p in post.parameters()) == 2 * 2 * 16
+    src, lens, tgt = batch()
+    memory, _ = post.encode(src)  # (B, Ts, d): LayerNorm output, zero mean and unit variance per position
+    torch.testing.assert_close(memory.mean(-1), torch.zeros(3, 6), atol=1e-5, rtol=0)
+    torch.testing.assert_close(memory.var(-1, unbiased=False), torch.ones(3, 6), atol=1e-3, rtol=0)
+    assert not torch.allclose(pre(src, lens, tgt), post(src, lens, tgt))
 
 
 def test_transformer_rejects_sequences_longer_than_max_len():

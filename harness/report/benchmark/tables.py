@@ -159,23 +159,37 @@ def findings_table(data: BenchmarkData, problem: str) -> pd.DataFrame | None:
     levels = {f: {str(data.arm_values[a][f]) for a in test} for f in data.factors}
     rows = []
     for finding, present in applicable(str(data.attrs.get("task")), data.families(), data.factors, levels):
-        level_of = {a: str(data.arm_values[a][finding.factor]) for a in data.arm_values
-                    if str(data.arm_values[a][finding.factor]) in present}
-        pooled_test = stats.pooled_by_level(test, level_of)
-        pooled_valid = stats.pooled_by_level(valid, level_of)
-        names = sorted(set(pooled_test) & set(pooled_valid))
-        if len(names) < 2:
-            continue
-        result = stats.compare_to_best({n: pooled_valid[n] for n in names}, {n: pooled_test[n] for n in names},
-                                       maximize=data.maximize, test_name=paired_test(data))
-        shown = ", ".join(f"{n} {fmt(result.test_means[n])}" for n in names)
-        verdicts = "; ".join(f"{n}: {result.verdicts[n]} ({stats.format_p(result.adjusted_p.get(n))})"
-                             for n in names if n != result.best)
-        measured = f"test {data.metric}: {shown}; best on validation {result.best}; {verdicts}"
-        rows.append([f"{finding.factor}: {finding.claim}", finding.source, finding.setting, measured])
+        split = [f for f in finding.within if f in data.factors]  # measured at each level of these
+        groups: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for arm, values in data.arm_values.items():
+            if str(values[finding.factor]) in present:
+                groups[tuple(f"{f}={values[f]}" for f in split)].append(arm)
+        measured = [_finding_measured(data, finding.factor, arms, test, valid, ", ".join(where))
+                    for where, arms in sorted(groups.items())]
+        measured = [m for m in measured if m]
+        if measured:
+            rows.append([f"{finding.factor}: {finding.claim}", finding.source, finding.setting, "<br>".join(measured)])
     if not rows:
         return None
     return pd.DataFrame(rows, columns=["published finding", "source", "its setting", "this benchmark"])
+
+
+def _finding_measured(data: BenchmarkData, factor: str, arms: list[str], test: dict[str, dict[int, float]],
+                      valid: dict[str, dict[int, float]], where: str) -> str | None:
+    """What the benchmark measured for the levels of ``factor`` among ``arms`` (per-seed means over the arms sharing a
+    level; the validation-best level against each other one on test, paired by seed, Holm-corrected), prefixed with
+    ``where`` (the levels of the factors the finding was split by); ``None`` with fewer than two levels measured."""
+    level_of = {a: str(data.arm_values[a][factor]) for a in arms}
+    pooled_test, pooled_valid = stats.pooled_by_level(test, level_of), stats.pooled_by_level(valid, level_of)
+    names = sorted(set(pooled_test) & set(pooled_valid))
+    if len(names) < 2:
+        return None
+    result = stats.compare_to_best({n: pooled_valid[n] for n in names}, {n: pooled_test[n] for n in names},
+                                   maximize=data.maximize, test_name=paired_test(data))
+    shown = ", ".join(f"{n} {fmt(result.test_means[n])}" for n in names)
+    verdicts = "; ".join(f"{n}: {result.verdicts[n]} ({stats.format_p(result.adjusted_p.get(n))})"
+                         for n in names if n != result.best)
+    return f"{where + ': ' if where else ''}test {data.metric}: {shown}; best on validation {result.best}; {verdicts}"
 
 
 def baselines_table(data: BenchmarkData, problem: str) -> pd.DataFrame | None:
