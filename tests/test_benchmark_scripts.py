@@ -42,5 +42,7 @@ def test_search_efficiency_specs_are_valid():
     finally:
         sys.path.remove(str(BENCHMARKS))
     args = argparse.Namespace(trials=3, epochs=2, train_examples=100, valid_examples=50, threads=1)
-    names = [search_efficiency.make_spec(strategy, 0, args).name for strategy in search_efficiency.STRATEGIES]
-    assert len(set(names)) == len(search_efficiency.STRATEGIES)
+    pairs = [(problem, strategy) for problem in search_efficiency.PROBLEMS for strategy in search_efficiency.STRATEGIES]
+    specs = [search_efficiency.make_spec(problem, strategy, 0, args) for problem, strategy in pairs]
+    assert len({spec.name for spec in specs}) == len(pairs)
+    assert all(spec.study.n_trials == 3 and spec.budget.max_epochs == 2 for spec in specs)
