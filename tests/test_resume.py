@@ -79,6 +79,15 @@ def test_an_interrupted_trial_is_requeued_and_resumes_from_its_checkpoint(tmp_pa
     assert sorted(retry.intermediate_values) == [1, 2, 3, 4, 5, 6]  # the epochs before the checkpoint reported again
     assert get_series(retry.user_attrs, "history")[0]["train_loss"] == 123.0  # resumed, not retrained from epoch 1
     assert not checkpoint.exists()
+    # the report lists the interrupted trial, the epoch it reached, why it failed and its retry
+    from harness.report import write_report
+
+    text = write_report("tiny", storage=url, out=tmp_path / "r" / "tiny.md").read_text(encoding="utf-8")
+    failed = text.split("## Trials that did not finish", 1)[1].split("\n## ", 1)[0]
+    last = max(first.intermediate_values)
+    row = next(line for line in failed.splitlines() if line.startswith("| 0 "))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[4].startswith(f"{last} (chrf ") and cells[5:] == ["interrupted (SIGTERM)", "1"]
 
 
 def test_a_trial_interrupted_in_every_stretch_of_a_long_study_is_requeued_every_time(tmp_path):

@@ -55,6 +55,10 @@ class TrialRecord:
     history: list[dict[str, Any]]
     pruned_reason: str | None
     fail_reason: str | None = None
+    retry_of: int | None = None
+    """The trial this one retries (re-queued after an interruption or a dead worker), if any."""
+    last_value: float | None = None
+    """The last reported validation value (at ``last_epoch``), whatever the state."""
 
 
 @dataclass
@@ -233,7 +237,9 @@ def _record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
         threads=attrs.get("threads"),
         history=list(get_series(attrs, "history") or []),
         pruned_reason=attrs.get("pruned_reason"),
-        fail_reason=attrs.get("fail_reason"),
+        fail_reason=attrs.get("fail_reason") if state == "fail" else None,  # a retry inherits its predecessor's
+        retry_of=(trial.system_attrs.get("retry_history") or [None])[-1],
+        last_value=None if last_epoch is None else float(trial.intermediate_values[last_epoch]),
     )
 
 

@@ -57,6 +57,7 @@ def build_markdown(
         _best(data),
         _factors(data),
         _top(data),
+        _failed(data),
         _plots(data, images, importances, attention_note),
         _reproducibility(data),
     ]
@@ -200,6 +201,15 @@ def _top(data: StudyData) -> str:
     return "\n\n".join(out)
 
 
+def _failed(data: StudyData) -> str:
+    frame = T.failed_table(data)
+    if frame is None:
+        return "## Trials that did not finish\n\nNo trial failed."
+    return ("## Trials that did not finish\n\nListed, never dropped: each failed trial, the last epoch it reported, why "
+            "it failed, and the trial that retried its configuration (the same parameters and seed), if any.\n\n"
+            + md_table(frame))
+
+
 def _plots(data: StudyData, images: dict[str, str], importances: list[T.Importances], attention_note: str | None) -> str:
     out = ["## Plots"]
     for key, title in FIGURES.items():
@@ -223,7 +233,7 @@ def _plots(data: StudyData, images: dict[str, str], importances: list[T.Importan
             elif attention_note:
                 block.append(f"Not drawn: {attention_note}.")
             else:
-                what = example.get("description") or "attention weights of the retrained best model on one validation sentence"
+                what = example.get("description") or "attention weights of the tested best model on one validation sentence"
                 block.append(f"Trial {example.get('trial')}: {what}.")
         if key == "forecast":
             example = data.attrs.get("forecast_example")

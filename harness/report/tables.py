@@ -319,6 +319,24 @@ def top_table(data: StudyData, n: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def failed_table(data: StudyData) -> pd.DataFrame | None:
+    """Every trial that failed: its number, configuration (attention / model, schedule, lr), the last epoch it
+    reported, the reason, and the trial that retried it (``None`` when no trial failed)."""
+    import pandas as pd
+
+    failed = [t for t in data.trials if t.state == "fail"]
+    if not failed:
+        return None
+    fmt = objective_format(data)
+    retried_by = {t.retry_of: t.number for t in data.trials if t.retry_of is not None}
+    unknown = "none stored (a trial whose worker died is failed by the heartbeat, which stores no reason)"
+    rows = [{"trial": str(t.number), FAMILY: t.family or DASH, "schedule": fmt_param(t.config.get("schedule")),
+             "lr": _fmt_lr(t.config.get("lr")),
+             "last epoch": DASH if t.last_epoch is None else f"{t.last_epoch} ({data.metric} {fmt(t.last_value)})",
+             "reason": t.fail_reason or unknown, "retried as": fmt_param(retried_by.get(t.number))} for t in failed]
+    return pd.DataFrame(rows)
+
+
 def _fmt_lr(value: Any) -> str:
     return f"{value:.2e}" if _finite(value) else fmt_param(value)
 

@@ -321,7 +321,7 @@ class CaptioningTask(Task):
         texts, words, weights = self.caption(model, data, part.subset(picks))
         h, w = model.grid
         out: dict[str, dict[str, Any]] = {"caption_example": {
-            "description": "generated and reference captions of three test images by the retrained best model, "
+            "description": "generated and reference captions of three test images by the tested best model, "
                            "with the attention over image regions behind each generated word",
             "grid": [h, w], "samples": len(picks),
         }}

@@ -244,7 +244,7 @@ class ForecastingTask(Task):
             })
         out = {"forecast_example": {
             "channel": d.output_columns[channel], "lookback": d.lookback, "horizon": d.horizon,
-            "description": f"{d.output_columns[channel]} in original units for three test windows of the retrained best model",
+            "description": f"{d.output_columns[channel]} in original units for three test windows of the tested best model",
             "windows": windows,
         }}
         if not callable(getattr(model, "attention", None)):  # a plugin family without attention weights to show

@@ -321,7 +321,7 @@ class TranslationTask(Task):
         n = ids.index(EOS_ID) + 1 if EOS_ID in ids else len(ids)
         what = getattr(model, "attention_shown", "the model's attention weights")  # a plugin's model may lack it
         return {"attention_example": {
-            "description": f"{what} while the retrained best model translates validation sentence {i} greedily",
+            "description": f"{what} while the tested best model translates validation sentence {i} greedily",
             "source": part.examples[i].source,
             "reference": part.examples[i].references[0],
             "hypothesis": data.tgt_tok.decode(ids),

@@ -28,7 +28,8 @@ from tests.conftest import write_tiny_spec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STUDY = "reptest"
-SECTIONS = ["# reptest", "## Summary", "## Best trial", "## Factors", "## Top 10 trials", "## Plots",
+SECTIONS = ["# reptest", "## Summary", "## Best trial", "## Factors", "## Top 10 trials", "## Trials that did not finish",
+            "## Plots",
             "### Optimization history", "### Learning rate per step", "### Learning curves",
             "### Parameter importances", "### Attention example", "## Reproducibility", "### Environment",
             "### Spec", "### Commands"]
@@ -90,6 +91,7 @@ def test_sections_appear_in_order(report):
     assert positions == sorted(positions)
     assert "A tiny study for the report tests" in text
     assert "**chrf** (maximize) on the validation split" in text
+    assert "## Trials that did not finish\n\nNo trial failed." in text
 
 
 def test_summary_counts_and_facts_equal_the_storage(report, study):
