@@ -364,11 +364,11 @@ def catalogue() -> dict[str, list[tuple[str, str]]]:
     out: dict[str, list[tuple[str, str]]] = {}
     out["tasks"] = [(n, TASKS.get(n).summary) for n in TASKS.names()]
     out["datasets"] = []
-    for t in TASKS.names():  # a task's own datasets, then its plugins' (summaries read from their source, not imported)
+    for t in TASKS.names():  # datasets a task defines in code, then the registered ones (summaries read from source)
         own = TASKS.get(t).built_in_datasets()
         out["datasets"] += [(f"{t}/{d}", info.summary) for d, info in own.items()]
-        plugins = {key.split(".", 1)[1]: key for key in DATASETS.names(f"{t}.*")}
-        out["datasets"] += [(f"{t}/{d}", DATASETS.summary(key)) for d, key in plugins.items() if d not in own]
+        registered = {key.split(".", 1)[1]: key for key in DATASETS.names(f"{t}.*")}
+        out["datasets"] += [(f"{t}/{d}", DATASETS.summary(key)) for d, key in registered.items() if d not in own]
     out["models"] = [(n.replace(".", "/", 1), MODELS.summary(n)) for n in MODELS.names()]  # task/family
     out["attention types"] = [(n, ATTENTION.summary(n)) for n in ATTENTION.names()]
     schedules = []

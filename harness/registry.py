@@ -210,9 +210,9 @@ MODELS: Registry[Any] = Registry("model family", group="harness.models")
 #: Trivial predictors of each task (:class:`harness.baselines.Baseline`), named ``<task>.<baseline>``; tasks
 #: add theirs through the ``harness.baselines`` entry-point group.
 BASELINES: Registry[Any] = Registry("baseline", group="harness.baselines")
-#: Datasets that plugins add to a task (:class:`harness.task.DatasetInfo` objects), named ``<task>.<dataset>``
-#: (``translation.my-corpus``), through the ``harness.datasets`` entry-point group; see
-#: :func:`harness.task.plugin_datasets`.
+#: Datasets of each task (:class:`harness.task.DatasetInfo` objects), named ``<task>.<dataset>``
+#: (``translation.multi30k``, a plugin's ``translation.my-corpus``); tasks add theirs through the ``harness.datasets``
+#: entry-point group, as plugins do; see :func:`harness.task.registered_datasets`.
 DATASETS: Registry[Any] = Registry("dataset", group="harness.datasets")
 #: Experiment trackers (:class:`harness.trackers.Tracker` subclasses) for ``[run] trackers``.
 TRACKERS: Registry[Any] = Registry("tracker", group="harness.trackers", modules=("harness.catalogue",))

@@ -77,9 +77,10 @@ class DatasetInfo:
         return own.model_validate({k: getattr(options, k) for k in own.model_fields})
 
 
-def plugin_datasets(task: str) -> dict[str, DatasetInfo]:
-    """The datasets installed plugins add to ``task``: entries ``<task>.<dataset>`` of the ``harness.datasets``
-    entry-point group, each a :class:`DatasetInfo` (its ``name`` must be ``<dataset>``).
+def registered_datasets(task: str) -> dict[str, DatasetInfo]:
+    """The datasets registered for ``task``: entries ``<task>.<dataset>`` of the ``harness.datasets`` entry-point
+    group, each a :class:`DatasetInfo` (its ``name`` must be ``<dataset>``). The built-in tasks register theirs there
+    (pyproject.toml), as a plugin package does.
 
     An entry that cannot be imported, is not a :class:`DatasetInfo` or is named differently from its entry is
     reported on stderr and left out (a spec naming it then gets "unknown dataset").
@@ -155,12 +156,14 @@ class Task(ABC):
     @classmethod
     @abstractmethod
     def datasets(cls) -> dict[str, DatasetInfo]:
-        """The datasets this task can load, by name: its own and those plugins add (:func:`plugin_datasets`)."""
+        """The datasets this task can load, by name: those registered for it (:func:`registered_datasets`), and any
+        it defines in code."""
 
     @classmethod
     def built_in_datasets(cls) -> dict[str, DatasetInfo]:
-        """The task's own datasets only, which ``harness list`` shows without importing any plugin. Default:
-        :meth:`datasets`."""
+        """The datasets the task defines in code rather than as ``harness.datasets`` entries; ``harness list`` shows
+        them beside the registered ones, whose summaries it reads from their source without importing them.
+        Default: :meth:`datasets`."""
         return cls.datasets()
 
     @classmethod

@@ -22,3 +22,23 @@ def test_a_projects_own_tasks_module_does_not_shadow_the_task_plugins(tmp_path):
     proc = harness_cli("list", "tasks", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert {"captioning", "forecasting", "translation"} <= set(proc.stdout.split())
+
+
+def test_every_dataset_a_task_module_defines_is_registered_in_pyproject():
+    """A task's datasets reach it only through the ``harness.datasets`` entry points, as a plugin's do: every
+    ``DatasetInfo`` a task's data package defines must be listed there under ``<task>.<name>``, and nothing else."""
+    import importlib
+    import pkgutil
+
+    from harness.task import DatasetInfo, registered_datasets
+
+    for task in ("translation", "forecasting", "captioning"):
+        package = importlib.import_module(f"harness_tasks.{task}.data")
+        defined = {}
+        for module in pkgutil.iter_modules(package.__path__):
+            for value in vars(importlib.import_module(f"{package.__name__}.{module.name}")).values():
+                if isinstance(value, DatasetInfo):
+                    defined[value.name] = value
+        registered = registered_datasets(task)
+        assert defined and registered.keys() == defined.keys(), task
+        assert all(registered[name] is info for name, info in defined.items())

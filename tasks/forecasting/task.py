@@ -18,12 +18,12 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 from harness_tasks.forecasting import space
-from harness_tasks.forecasting.data import DATASETS, ETT_NAMES
+from harness_tasks.forecasting.data import ETT_NAMES
 from harness_tasks.forecasting.published import published
 from harness_tasks.forecasting.windows import ForecastData, ett_borders, mae, mse, prepare
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.task import Budget, DatasetInfo, Group, Task, TrainData, plugin_datasets
+from harness.task import Budget, DatasetInfo, Group, Task, TrainData, registered_datasets
 
 #: Resolution of stored forecasts, in standard deviations of the standardised scale.
 QUANTUM = 1e-3
@@ -73,11 +73,11 @@ class ForecastingTask(Task):
 
     @classmethod
     def datasets(cls) -> dict[str, DatasetInfo]:
-        return {**cls.built_in_datasets(), **{n: i.with_options(Protocol) for n, i in plugin_datasets(cls.name).items()}}
+        return {n: i.with_options(Protocol) for n, i in registered_datasets(cls.name).items()}
 
     @classmethod
     def built_in_datasets(cls) -> dict[str, DatasetInfo]:
-        return {name: info.with_options(Protocol) for name, info in DATASETS.items()}
+        return {}  # every dataset is a harness.datasets entry, which `harness list` reads without importing
 
     @classmethod
     def space(cls) -> list[Group]:

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from harness_tasks.translation import space
-from harness_tasks.translation.data import DATASETS, Corpus, Example
+from harness_tasks.translation.data import Corpus, Example
 from harness_tasks.translation.tokenize import BOS_ID, EOS_ID, PAD_ID, SubwordTokenizer
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.task import Budget, DatasetInfo, Group, Task, TrainData, plugin_datasets
+from harness.task import Budget, DatasetInfo, Group, Task, TrainData, registered_datasets
 
 #: Published Multi30k German -> English results to show beside a study's own (not rerun here).
 MULTI30K_DE_EN = {
@@ -107,11 +107,11 @@ class TranslationTask(Task):
 
     @classmethod
     def datasets(cls) -> dict[str, DatasetInfo]:
-        return {**cls.built_in_datasets(), **{n: i.with_options(Preprocessing) for n, i in plugin_datasets(cls.name).items()}}
+        return {n: i.with_options(Preprocessing) for n, i in registered_datasets(cls.name).items()}
 
     @classmethod
     def built_in_datasets(cls) -> dict[str, DatasetInfo]:
-        return {name: info.with_options(Preprocessing) for name, info in DATASETS.items()}
+        return {}  # every dataset is a harness.datasets entry, which `harness list` reads without importing
 
     @classmethod
     def space(cls) -> list[Group]:

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from harness_tasks.captioning.data import (
-    DATASETS,
     DIGIT_WORDS,
     CaptionCorpus,
     CocoOptions,
@@ -27,6 +26,9 @@ from pydantic import ValidationError
 from sklearn.datasets import load_digits
 
 from harness.errors import BadInputError, DataError
+from harness.task import registered_datasets
+
+DATASETS = registered_datasets("captioning")  # the task's datasets, as pyproject.toml registers them
 
 FLICKR_IMAGES = 1000
 COMMA_IMAGE = "1012212859_01547e3f17.jpg"

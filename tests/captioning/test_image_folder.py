@@ -11,11 +11,14 @@ import json
 import shutil
 
 import pytest
-from harness_tasks.captioning.data import DATASETS, ImageFolderOptions, load_image_folder, read_flickr_captions
+from harness_tasks.captioning.data import ImageFolderOptions, load_image_folder, read_flickr_captions
 
 from harness.errors import DataError
 from harness.spec import parse_spec
 from harness.study import load_data
+from harness.task import registered_datasets
+
+DATASETS = registered_datasets("captioning")  # the task's datasets, as pyproject.toml registers them
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from harness_tasks.forecasting.data import (
-    DATASETS,
     ETT_COLUMNS,
     CsvOptions,
     EttOptions,
@@ -26,6 +25,9 @@ from harness_tasks.forecasting.data import (
 from pydantic import ValidationError
 
 from harness.errors import BadInputError, DataError
+from harness.task import registered_datasets
+
+DATASETS = registered_datasets("forecasting")  # the task's datasets, as pyproject.toml registers them
 
 ETT_ROWS = 17_420
 HEADER = "date,a,b\n"

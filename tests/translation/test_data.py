@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from harness_tasks.translation.data import (
-    DATASETS,
     MULTI30K_FILES,
     Corpus,
     Example,
@@ -28,6 +27,9 @@ from num2words import num2words
 from pydantic import ValidationError
 
 from harness.errors import BadInputError, DataError
+from harness.task import registered_datasets
+
+DATASETS = registered_datasets("translation")  # the task's datasets, as pyproject.toml registers them
 
 FIRST_PAIR_EN = "Two young, White males are outside near many bushes."
 FIRST_PAIR_DE = "Zwei junge weiße Männer sind im Freien in der Nähe vieler Büsche."

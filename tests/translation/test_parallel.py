@@ -10,11 +10,14 @@ import json
 from pathlib import Path
 
 import pytest
-from harness_tasks.translation.data import DATASETS, ParallelOptions, load_parallel
+from harness_tasks.translation.data import ParallelOptions, load_parallel
 
 from harness.errors import DataError, SpecError
 from harness.spec import parse_spec
+from harness.task import registered_datasets
 from tests.conftest import harness_cli
+
+DATASETS = registered_datasets("translation")  # the task's datasets, as pyproject.toml registers them
 
 
 def multi30k(data_dir: Path, stem: str, n: int) -> list[tuple[str, str]]:

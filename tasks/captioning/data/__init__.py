@@ -1,10 +1,11 @@
 """Image captioning corpora: embedded multi-digit images, Flickr8k and COCO captions, and your own images.
 
-Every dataset has a pydantic options model (unknown keys are rejected) and a loader that turns
-validated options and a data folder into a :class:`CaptionCorpus`: three :class:`ImageSplit`\\ s of
-same-sized ``uint8`` images with their raw, untokenised reference captions. The registry
-:data:`DATASETS` maps each dataset's name to a :class:`DatasetInfo`. Each dataset lives in its own
-module, with its options model, loader and constants; everything public is re-exported here.
+Every dataset has a pydantic options model (unknown keys are rejected) and a loader that turns validated options
+and a data folder into a :class:`CaptionCorpus`: three :class:`ImageSplit`\\ s of same-sized ``uint8`` images with
+their raw, untokenised reference captions. Each dataset's module ends with its :class:`~harness.task.DatasetInfo`
+(``FLICKR8K``), registered as ``captioning.<name>`` in the ``harness.datasets`` entry points of pyproject.toml, the
+same way a plugin registers a dataset; the task's :meth:`datasets` reads them from there. Each dataset lives in its
+own module, with its options model, loader and constants; everything public is re-exported here.
 
 Datasets:
     ``digits`` (module :mod:`~harness_tasks.captioning.data.digits`): images of 1 to 4 handwritten
@@ -40,17 +41,19 @@ caption for an image that is missing, a corrupt image, an empty caption) raises
 
 from __future__ import annotations
 
-from harness_tasks.captioning.data.coco import COCO_CITATION, COCO_URL, CocoOptions, load_coco, read_coco_captions
+from harness_tasks.captioning.data.coco import COCO, COCO_CITATION, COCO_URL, CocoOptions, load_coco, read_coco_captions
 from harness_tasks.captioning.data.corpus import SPLITS, CaptionCorpus, ImageSplit
 from harness_tasks.captioning.data.digits import (
     DIGIT_POOL_FRACTIONS,
     DIGIT_WORDS,
+    DIGITS,
     DIGITS_CITATION,
     DigitsOptions,
     digit_glyphs,
     load_digits_captions,
 )
 from harness_tasks.captioning.data.flickr8k import (
+    FLICKR8K,
     FLICKR8K_CITATION,
     FLICKR8K_URL,
     KARPATHY_FLICKR8K,
@@ -60,15 +63,16 @@ from harness_tasks.captioning.data.flickr8k import (
     load_flickr8k,
     read_flickr_captions,
 )
-from harness_tasks.captioning.data.image_folder import ImageFolderOptions, load_image_folder
+from harness_tasks.captioning.data.image_folder import IMAGE_FOLDER, ImageFolderOptions, load_image_folder
 from harness_tasks.captioning.data.photos import decode_images
 
-from harness.task import DatasetInfo
-
 __all__ = [
+    "IMAGE_FOLDER",
+    "COCO",
+    "FLICKR8K",
+    "DIGITS",
     "COCO_CITATION",
     "COCO_URL",
-    "DATASETS",
     "DIGITS_CITATION",
     "DIGIT_POOL_FRACTIONS",
     "DIGIT_WORDS",
@@ -93,35 +97,3 @@ __all__ = [
     "read_coco_captions",
     "read_flickr_captions",
 ]
-
-DATASETS: dict[str, DatasetInfo] = {
-    "digits": DatasetInfo(
-        name="digits",
-        summary="1-4 handwritten digits side by side, captioned in words, from scikit-learn's digits (embedded)",
-        options=DigitsOptions,
-        load=load_digits_captions,
-        needs_data_dir=False,
-    ),
-    "flickr8k": DatasetInfo(
-        name="flickr8k",
-        summary="Flickr8k photographs with 5 captions each (captions.txt or Flickr8k.token.txt), Karpathy split",
-        options=Flickr8kOptions,
-        load=load_flickr8k,
-        needs_data_dir=True,
-    ),
-    "coco": DatasetInfo(
-        name="coco",
-        summary="COCO captions (captions_train/val2014.json + images), test carved from val by image",
-        options=CocoOptions,
-        load=load_coco,
-        needs_data_dir=True,
-    ),
-    "image-folder": DatasetInfo(
-        name="image-folder",
-        summary="your own images and captions: a folder, a CSV or JSONL captions file, an optional split file",
-        options=ImageFolderOptions,
-        load=load_image_folder,
-        needs_data_dir=True,
-    ),
-}
-"""Every captioning dataset, by name."""

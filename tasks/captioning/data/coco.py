@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.datafiles import RelativePath, dataset_folder, how_to_get, require_file
 from harness.errors import DataError, hint_suffix
+from harness.task import DatasetInfo
 
 COCO_URL = "https://cocodataset.org/#download"
 """COCO's download page (``train2014.zip``, ``val2014.zip``, ``annotations_trainval2014.zip``)."""
@@ -152,3 +153,13 @@ def _fields(entry: object, keys: tuple[str, str], types: tuple[type, type], path
                             f"but got {value!r}")
         values.append(value)
     return tuple(values)
+
+
+COCO = DatasetInfo(
+    name="coco",
+    summary="COCO captions (captions_train/val2014.json + images), test carved from val by image",
+    options=CocoOptions,
+    load=load_coco,
+    needs_data_dir=True,
+)
+"""The ``coco`` dataset, registered as ``captioning.coco`` in the ``harness.datasets`` entry points."""

@@ -14,6 +14,8 @@ import numpy as np
 from harness_tasks.captioning.data.corpus import SPLITS, CaptionCorpus, ImageSplit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from harness.task import DatasetInfo
+
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 """The caption word of each digit."""
 
@@ -130,3 +132,13 @@ def _compose_digits(split: str, pool: np.ndarray, size: int, glyphs: np.ndarray,
         captions.append((" ".join(DIGIT_WORDS[d] for d in digits),))
     ids = [f"digits-{split}-{i:05d}" for i in range(size)]
     return ImageSplit(ids=ids, pixels=pixels, captions=captions, labels=labels, sources=sources)
+
+
+DIGITS = DatasetInfo(
+    name="digits",
+    summary="1-4 handwritten digits side by side, captioned in words, from scikit-learn's digits (embedded)",
+    options=DigitsOptions,
+    load=load_digits_captions,
+    needs_data_dir=False,
+)
+"""The ``digits`` dataset, registered as ``captioning.digits`` in the ``harness.datasets`` entry points."""

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.datafiles import RelativePath, dataset_folder, decode_utf8, how_to_get, require_file
 from harness.errors import DataError, hint_suffix
+from harness.task import DatasetInfo
 
 FLICKR8K_URL = "https://github.com/jbrownlee/Datasets/releases/tag/Flickr8k"
 """A public copy of Flickr8k (``Flickr8k_Dataset.zip`` with the images, ``Flickr8k_text.zip`` with
@@ -233,3 +234,13 @@ def _read_karpathy_splits(path: Path, names: Sequence[str]) -> dict[str, list[st
         split_of[filename] = KARPATHY_SPLITS[split]
     return assign(names, split_of, path, unlisted="use the splits file of this dataset, or set splits_file = \"\" for a "
                    "seeded split", empty="use more images (max_images), or set splits_file = \"\" for a seeded split")
+
+
+FLICKR8K = DatasetInfo(
+    name="flickr8k",
+    summary="Flickr8k photographs with 5 captions each (captions.txt or Flickr8k.token.txt), Karpathy split",
+    options=Flickr8kOptions,
+    load=load_flickr8k,
+    needs_data_dir=True,
+)
+"""The ``flickr8k`` dataset, registered as ``captioning.flickr8k`` in the ``harness.datasets`` entry points."""

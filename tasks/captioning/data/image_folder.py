@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.datafiles import DataPath, decode_utf8, require_file, resolve_data_path
 from harness.errors import DataError
+from harness.task import DatasetInfo
 
 
 class ImageFolderOptions(BaseModel):
@@ -137,3 +138,13 @@ def _read_split_file(path: Path, names: Sequence[str]) -> dict[str, list[str]]:
             split_of[row[0].strip()] = row[1].strip()
     return assign(names, split_of, path, unlisted="list every captioned image, or leave splits out for a seeded split",
                    empty="assign images to every split")
+
+
+IMAGE_FOLDER = DatasetInfo(
+    name="image-folder",
+    summary="your own images and captions: a folder, a CSV or JSONL captions file, an optional split file",
+    options=ImageFolderOptions,
+    load=load_image_folder,
+    needs_data_dir=True,
+)
+"""The ``image-folder`` dataset, registered as ``captioning.image-folder`` in the ``harness.datasets`` entry points."""

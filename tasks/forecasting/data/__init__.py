@@ -1,10 +1,11 @@
 """Time series for forecasting: embedded Seattle/San Francisco temperatures, ETT, and any CSV file.
 
-Every dataset has a pydantic options model (unknown keys are rejected) and a loader that turns
-validated options and a data folder into a :class:`Series`: a regular, gap-free, NaN-free
-multichannel series in original units. Splitting, scaling and windowing follow the standard
-long-horizon protocol and live in :mod:`harness_tasks.forecasting.windows`. The registry :data:`DATASETS`
-maps each dataset's name to a :class:`DatasetInfo`.
+Every dataset has a pydantic options model (unknown keys are rejected) and a loader that turns validated options
+and a data folder into a :class:`Series`: a regular, gap-free, NaN-free multichannel series in original units.
+Splitting, scaling and windowing follow the standard long-horizon protocol and live in
+:mod:`harness_tasks.forecasting.windows`. Each dataset's module ends with its :class:`~harness.task.DatasetInfo`
+(``ETT``), registered as ``forecasting.<name>`` in the ``harness.datasets`` entry points of pyproject.toml, the
+same way a plugin registers a dataset; the task's :meth:`datasets` reads them from there.
 
 Datasets, one module each:
     ``vega-temps`` (:mod:`.vega`): NOAA hourly temperatures (°F) of Seattle and San Francisco for 2010, bundled
@@ -27,8 +28,9 @@ the fill is recorded in :attr:`Series.notes`. Every problem raises
 
 from __future__ import annotations
 
-from harness_tasks.forecasting.data.csv import CsvOptions, load_csv, read_series_csv
+from harness_tasks.forecasting.data.csv import CSV, CsvOptions, load_csv, read_series_csv
 from harness_tasks.forecasting.data.ett import (
+    ETT,
     ETT_CITATION,
     ETT_COLUMNS,
     ETT_HEADER,
@@ -39,12 +41,12 @@ from harness_tasks.forecasting.data.ett import (
     load_ett,
 )
 from harness_tasks.forecasting.data.series import Series
-from harness_tasks.forecasting.data.vega import VEGA_CITATION, VegaTempsOptions, load_vega_temps
-
-from harness.task import DatasetInfo
+from harness_tasks.forecasting.data.vega import VEGA_CITATION, VEGA_TEMPS, VegaTempsOptions, load_vega_temps
 
 __all__ = [
-    "DATASETS",
+    "CSV",
+    "ETT",
+    "VEGA_TEMPS",
     "ETT_CITATION",
     "ETT_COLUMNS",
     "ETT_HEADER",
@@ -61,29 +63,3 @@ __all__ = [
     "load_vega_temps",
     "read_series_csv",
 ]
-
-DATASETS: dict[str, DatasetInfo] = {
-    "vega-temps": DatasetInfo(
-        name="vega-temps",
-        summary="Hourly 2010 temperatures of Seattle and San Francisco, 8,760 x 2 (embedded via vega_datasets)",
-        options=VegaTempsOptions,
-        load=load_vega_temps,
-        needs_data_dir=False,
-    ),
-    "ett": DatasetInfo(
-        name="ett",
-        summary="Electricity Transformer Temperature (ETTh1/h2 hourly, ETTm1/m2 15-min), 7 channels, target OT",
-        options=EttOptions,
-        load=load_ett,
-        needs_data_dir=True,
-        download=download_ett,
-    ),
-    "csv": DatasetInfo(
-        name="csv",
-        summary="Any CSV time series: a time column and numeric columns, checked for gaps and bad values",
-        options=CsvOptions,
-        load=load_csv,
-        needs_data_dir=True,
-    ),
-}
-"""Every forecasting dataset, by name."""

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from harness.datafiles import DataPath, decode_utf8, resolve_data_path
 from harness.errors import DataError, hint_suffix
+from harness.task import DatasetInfo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -375,3 +376,13 @@ def _gap_summary(time: pd.DatetimeIndex, step: np.timedelta64) -> str:
         f"{time[row - 1] + pd.Timedelta(step)} between line {row + 1} ({time[row - 1]}) "
         f"and line {row + 2} ({time[row]}))"
     )
+
+
+CSV = DatasetInfo(
+    name="csv",
+    summary="Any CSV time series: a time column and numeric columns, checked for gaps and bad values",
+    options=CsvOptions,
+    load=load_csv,
+    needs_data_dir=True,
+)
+"""The ``csv`` dataset, registered as ``forecasting.csv`` in the ``harness.datasets`` entry points."""

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.datafiles import RelativePath, dataset_folder, fetch, how_to_get
 from harness.errors import DataError, hint_suffix
+from harness.task import DatasetInfo
 
 ETT_URL = "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small/"
 """Public folder holding the four ETT-small CSV files (the dataset's own GitHub repository)."""
@@ -127,3 +128,14 @@ def _check_ett_header(path: Path, url: str) -> None:
         first = f.readline(len(ETT_HEADER) + 16).decode("utf-8", errors="replace").strip().removeprefix("\ufeff")
     if first != ETT_HEADER:
         raise DataError(f"{url} is not an ETT CSV: its first line is '{first[:60]}', expected '{ETT_HEADER}'")
+
+
+ETT = DatasetInfo(
+    name="ett",
+    summary="Electricity Transformer Temperature (ETTh1/h2 hourly, ETTm1/m2 15-min), 7 channels, target OT",
+    options=EttOptions,
+    load=load_ett,
+    needs_data_dir=True,
+    download=download_ett,
+)
+"""The ``ett`` dataset, registered as ``forecasting.ett`` in the ``harness.datasets`` entry points."""

@@ -22,6 +22,7 @@ from harness_tasks.forecasting.data.series import (
 from pydantic import BaseModel, ConfigDict
 
 from harness.errors import DataError
+from harness.task import DatasetInfo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -99,3 +100,13 @@ def _first_difference(a: pd.DatetimeIndex, b: pd.DatetimeIndex) -> int:
     n = min(len(a), len(b))
     unequal = np.flatnonzero(a[:n].to_numpy() != b[:n].to_numpy())
     return int(unequal[0]) if len(unequal) else n
+
+
+VEGA_TEMPS = DatasetInfo(
+    name="vega-temps",
+    summary="Hourly 2010 temperatures of Seattle and San Francisco, 8,760 x 2 (embedded via vega_datasets)",
+    options=VegaTempsOptions,
+    load=load_vega_temps,
+    needs_data_dir=False,
+)
+"""The ``vega-temps`` dataset, registered as ``forecasting.vega-temps`` in the ``harness.datasets`` entry points."""

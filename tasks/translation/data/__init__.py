@@ -1,8 +1,10 @@
 """Translation corpora: an embedded numbers corpus, Multi30k and Tatoeba, with their download code.
 
-Every dataset has a pydantic options model (unknown keys are rejected) and a loader that turns
-validated options and a data folder into a :class:`Corpus` of raw, untokenised text. The registry
-:data:`DATASETS` maps each dataset's name to a :class:`DatasetInfo`.
+Every dataset has a pydantic options model (unknown keys are rejected) and a loader that turns validated options
+and a data folder into a :class:`Corpus` of raw, untokenised text. Each dataset's module ends with its
+:class:`~harness.task.DatasetInfo` (``MULTI30K``), registered as ``translation.<name>`` in the ``harness.datasets``
+entry points of pyproject.toml, the same way a plugin registers a dataset; the task's :meth:`datasets` reads them
+from there.
 
 Modules:
     ``corpus``: :class:`Example`, :class:`Corpus` and the helpers that several datasets share.
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 from harness_tasks.translation.data.corpus import Corpus, Example
 from harness_tasks.translation.data.multi30k import (
+    MULTI30K,
     MULTI30K_FILES,
     MULTI30K_SPLITS,
     MULTI30K_URL,
@@ -35,14 +38,15 @@ from harness_tasks.translation.data.multi30k import (
     download_multi30k,
     load_multi30k,
 )
-from harness_tasks.translation.data.numbers import NumbersOptions, load_numbers
-from harness_tasks.translation.data.parallel import ParallelOptions, load_parallel
-from harness_tasks.translation.data.tatoeba import TATOEBA_URL, TatoebaOptions, download_tatoeba, load_tatoeba
-
-from harness.task import DatasetInfo
+from harness_tasks.translation.data.numbers import NUMBERS_EN_DE, NumbersOptions, load_numbers
+from harness_tasks.translation.data.parallel import PARALLEL, ParallelOptions, load_parallel
+from harness_tasks.translation.data.tatoeba import TATOEBA, TATOEBA_URL, TatoebaOptions, download_tatoeba, load_tatoeba
 
 __all__ = [
-    "DATASETS",
+    "PARALLEL",
+    "TATOEBA",
+    "MULTI30K",
+    "NUMBERS_EN_DE",
     "MULTI30K_FILES",
     "MULTI30K_SPLITS",
     "MULTI30K_URL",
@@ -60,40 +64,3 @@ __all__ = [
     "load_parallel",
     "load_tatoeba",
 ]
-
-# --------------------------------------------------------------------------------------------------
-# registry
-
-DATASETS: dict[str, DatasetInfo] = {
-    "numbers-en-de": DatasetInfo(
-        name="numbers-en-de",
-        summary="English <-> German number words generated with num2words (embedded, no download)",
-        options=NumbersOptions,
-        load=load_numbers,
-        needs_data_dir=False,
-    ),
-    "multi30k": DatasetInfo(
-        name="multi30k",
-        summary="Multi30k task 1 image descriptions, German <-> English, 29,000/1,014/1,000 sentences",
-        options=Multi30kOptions,
-        load=load_multi30k,
-        needs_data_dir=True,
-        download=download_multi30k,
-    ),
-    "tatoeba": DatasetInfo(
-        name="tatoeba",
-        summary="Tatoeba sentence pairs from manythings.org/anki, English <-> another language, multi-reference",
-        options=TatoebaOptions,
-        load=load_tatoeba,
-        needs_data_dir=True,
-        download=download_tatoeba,
-    ),
-    "parallel": DatasetInfo(
-        name="parallel",
-        summary="your own parallel corpus: TSV, JSONL or two aligned text files; given splits or a seeded split",
-        options=ParallelOptions,
-        load=load_parallel,
-        needs_data_dir=True,
-    ),
-}
-"""Every translation dataset, by name."""

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.datafiles import CHUNK_BYTES, RelativePath, dataset_folder, decode_utf8, fetch, how_to_get, require_file
 from harness.errors import DataError
+from harness.task import DatasetInfo
 
 MULTI30K_URL = "https://raw.githubusercontent.com/multi30k/dataset/master/data/task1/raw/"
 """Public folder holding Multi30k task 1's raw gzip files (the dataset's own GitHub repository)."""
@@ -159,3 +160,14 @@ def _split_lines(text: str) -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return [line.rstrip() for line in lines]
+
+
+MULTI30K = DatasetInfo(
+    name="multi30k",
+    summary="Multi30k task 1 image descriptions, German <-> English, 29,000/1,014/1,000 sentences",
+    options=Multi30kOptions,
+    load=load_multi30k,
+    needs_data_dir=True,
+    download=download_multi30k,
+)
+"""The ``multi30k`` dataset, registered as ``translation.multi30k`` in the ``harness.datasets`` entry points."""

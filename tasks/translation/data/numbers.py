@@ -15,6 +15,7 @@ from num2words import num2words
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import DataError
+from harness.task import DatasetInfo
 
 
 class NumbersOptions(BaseModel):
@@ -83,3 +84,13 @@ def _number_pair(n: int, direction: str) -> tuple[str, str]:
     """``(source, target)`` spellings of ``n`` for ``direction`` ("en-de" or "de-en")."""
     english, german = num2words(n, lang="en"), num2words(n, lang="de")
     return (english, german) if direction == "en-de" else (german, english)
+
+
+NUMBERS_EN_DE = DatasetInfo(
+    name="numbers-en-de",
+    summary="English <-> German number words generated with num2words (embedded, no download)",
+    options=NumbersOptions,
+    load=load_numbers,
+    needs_data_dir=False,
+)
+"""The ``numbers-en-de`` dataset, registered as ``translation.numbers-en-de`` in the ``harness.datasets`` entry points."""

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.datafiles import DataPath, resolve_data_path
 from harness.errors import DataError
+from harness.task import DatasetInfo
 
 
 class ParallelOptions(BaseModel):
@@ -159,3 +160,13 @@ def _parse_jsonl_line(line: str, path: Path, number: int, source_key: str, targe
     if not source or not target:
         raise DataError(f"{path} line {number}: the {'source' if not source else 'target'} sentence is empty")
     return source, target
+
+
+PARALLEL = DatasetInfo(
+    name="parallel",
+    summary="your own parallel corpus: TSV, JSONL or two aligned text files; given splits or a seeded split",
+    options=ParallelOptions,
+    load=load_parallel,
+    needs_data_dir=True,
+)
+"""The ``parallel`` dataset, registered as ``translation.parallel`` in the ``harness.datasets`` entry points."""

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.datafiles import DataPath, dataset_folder, fetch, how_to_get, resolve_data_path, write_atomically
 from harness.errors import DataError
+from harness.task import DatasetInfo
 
 TATOEBA_URL = "https://www.manythings.org/anki/deu-eng.zip"
 """manythings.org's English-German Anki archive; it holds ``deu.txt``."""
@@ -164,3 +165,14 @@ def _extract_member(archive: Path, member: str, url: str, destination: Path) -> 
                 write_atomically(source, destination)
     except (zipfile.BadZipFile, zlib.error, EOFError) as e:
         raise DataError(f"{url} is not a valid zip archive ({e}); check the URL") from e
+
+
+TATOEBA = DatasetInfo(
+    name="tatoeba",
+    summary="Tatoeba sentence pairs from manythings.org/anki, English <-> another language, multi-reference",
+    options=TatoebaOptions,
+    load=load_tatoeba,
+    needs_data_dir=True,
+    download=download_tatoeba,
+)
+"""The ``tatoeba`` dataset, registered as ``translation.tatoeba`` in the ``harness.datasets`` entry points."""
