@@ -287,3 +287,24 @@ def test_three_problems_give_friedman_and_a_critical_difference_analysis(tmp_pat
     assert "Friedman test over 3 problems: p " in across and "Nemenyi critical difference" in across
     significant = "no post-hoc comparison is made" not in across
     assert ("critical-difference diagram" in across) == significant == (tmp_path / "r" / "bench" / "cd.png").is_file()
+
+
+def test_a_report_of_an_unfinished_benchmark_lists_what_is_missing(tmp_path):
+    """Only one problem run (``--problem``): the other problem's section says it is incomplete and lists every arm as
+    not started; the finished problem's section does not."""
+    (tmp_path / "bench.toml").write_text(SPEC.replace("inner_trials = 2", "inner_trials = 1").replace("seeds = 3", "seeds = 1"))
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    proc = harness_cli("benchmark", "bench.toml", "--storage", url, "--quiet", "--problem", "numbers-small", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = harness_cli("report", "bench", "--storage", url, "--out", str(tmp_path / "r" / "bench.md"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "r" / "bench.md").read_text(encoding="utf-8")
+    sections = {s.split("\n", 1)[0]: s for s in text.split("\n## Problem: ")[1:]}
+    missing, done = sections["numbers-en-de"], sections["numbers-small"]
+    assert "**Incomplete: 4 of 4 arms lack some or all of their seeded re-runs**" in missing
+    assert "No seeded re-run has finished on this problem yet." in missing
+    listed = missing.split("### What did not finish", 1)[1].split("\n### ", 1)[0]
+    rows = [line for line in listed.splitlines() if line.startswith("| arm ")]
+    assert len(rows) == len(ARMS) and all("not started" in row for row in rows)
+    assert "Incomplete" not in done.split("\n## ", 1)[0]
+    assert "Every seeded re-run, inner trial and baseline finished." in done

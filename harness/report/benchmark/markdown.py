@@ -46,6 +46,12 @@ def intro(data: BenchmarkData) -> str:
 
 def problem_section(data: BenchmarkData, problem: str, images: dict[str, str]) -> str:
     block = [f"## Problem: {problem}"]
+    missing = T.unfinished(data, problem)
+    if missing:
+        block.append(f"**Incomplete: {len(missing)} of {len(data.arms)} arms lack some or all of their seeded re-runs** "
+                     "(the benchmark is still running, or resumes where it stopped); what is "
+                     "missing is listed under 'What did not finish', and the comparisons below cover only the runs "
+                     "stored so far.")
     record = data.attrs.get(f"baselines.{problem}")
     table, result = T.arm_table(data, problem)
     if table is None:

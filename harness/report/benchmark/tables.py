@@ -100,6 +100,8 @@ def _against_best(result: stats.Comparison, arm: str) -> tuple[str, str, str]:
 def significance_note(result: stats.Comparison, seeds: int) -> str:
     """What the test is, why, and the smallest p it can reach here; plainly when nothing can be significant."""
     others = len(result.results)
+    if not others:
+        return "Only one arm has seeded re-runs so far: there is nothing to compare it with yet."
     why = TEST_WHY.get(result.test, result.test)
     wilcoxon_floor = stats.smallest_p("wilcoxon", seeds, max(1, others))
     parts = [f"Paired test: {why}. Holm-corrected over the {others} comparison{'s' if others != 1 else ''} with the best "
@@ -203,12 +205,42 @@ def baselines_table(data: BenchmarkData, problem: str) -> pd.DataFrame | None:
     return B.baselines_table(record, metrics or [data.metric])
 
 
+def unfinished(data: BenchmarkData, problem: str) -> list[list[str]]:
+    """The arms of ``problem`` whose seeded re-runs are not all in the storage yet (a benchmark still running, or
+    stopped and not resumed): ``[what, arm, how far, reason]`` rows, ``[]`` when every arm has all its seeds."""
+    bench = (data.attrs.get("spec") or {}).get("benchmark") or {}
+    seeds = int(bench.get("seeds") or 0)
+    expected = int(bench.get("inner_trials") or 0) * int(bench.get("inner_seeds") or 1)
+    ran: dict[str, int] = defaultdict(int)
+    for run in data.runs:
+        if run.problem == problem:
+            ran[run.arm] += 1
+    rows = []
+    for arm in data.arms:
+        if ran[arm] >= seeds:
+            continue
+        trials = [t for r in data.inner.get((problem, arm)) or [] for t in r]
+        finished = sum(t.state in ("complete", "pruned", "fail") for t in trials)
+        if finished >= expected > 0 and not any(t.state == "complete" for t in trials):
+            continue  # a failed arm, not an unfinished one: listed by failures_table with its inner trials' reasons
+        if ran[arm]:
+            rows.append(["seeded re-runs", arm, f"{ran[arm]} of {seeds} seeds", "the others are not in the storage yet"])
+        elif trials:
+            running = sum(t.state == "running" for t in trials)
+            rows.append(["arm", arm, f"inner search: {finished} of {expected} trials finished"
+                         + (f", {running} running" if running else ""), "no seeded re-run in the storage yet"])
+        else:
+            rows.append(["arm", arm, "not started", "no inner trial and no seeded re-run in the storage yet"])
+    return rows
+
+
 def failures_table(data: BenchmarkData, problem: str) -> pd.DataFrame | None:
-    """Everything of ``problem`` that did not finish: failed re-runs, arms without a configuration to re-run,
-    failed and pruned inner trials, baselines that did not run; each with its reason. ``None`` when nothing failed."""
+    """Everything of ``problem`` that did not finish: arms not yet (fully) run, failed re-runs, arms without a
+    configuration to re-run, failed and pruned inner trials, baselines that did not run; each with its reason.
+    ``None`` when nothing is missing."""
     import pandas as pd
 
-    rows = []
+    rows = unfinished(data, problem)
     for run in sorted(data.failed(problem), key=lambda r: (r.arm, r.seed)):
         rows.append(["seeded re-run", run.arm, f"seed {run.seed}", run.reason or "unknown error"])
     for arm in data.arms:
