@@ -65,14 +65,14 @@ VERDICTS = ("better", "worse", "no significant difference", "not testable")
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
     """``(mean, low, high)``: the mean and its ``level`` confidence interval (t distribution, n - 1 df).
 
-    With one value the interval is the value itself.
+    With one value there is no interval: ``low`` and ``high`` are NaN.
     """
     from scipy import stats
 
     n = len(values)
     mean = sum(values) / n
     if n < 2:
-        return mean, mean, mean
+        return mean, math.nan, math.nan
     sem = stats.sem(values)
     half = sem * stats.t.ppf(0.5 + level / 2, n - 1)
     return mean, mean - half, mean + half

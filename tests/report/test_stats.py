@@ -32,7 +32,8 @@ def test_mean_ci_uses_students_t():
     assert mean == 3.0
     assert high - mean == pytest.approx(2.7764451 * math.sqrt(0.5), rel=1e-6)
     assert mean - low == pytest.approx(high - mean)
-    assert mean_ci([7.0]) == (7.0, 7.0, 7.0)
+    mean, low, high = mean_ci([7.0])
+    assert mean == 7.0 and math.isnan(low) and math.isnan(high)  # one value: no interval
 
 
 def test_median_and_interquartile_range():

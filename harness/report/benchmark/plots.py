@@ -115,7 +115,8 @@ def seeds_plot(data: BenchmarkData, problem: str) -> bytes | None:
             values = scores[arm]
             mean, low, high = stats.mean_ci(values)
             ax.scatter(values, [i] * len(values), color="0.5", s=14, zorder=2)
-            ax.errorbar([mean], [i], xerr=[[mean - low], [high - mean]], fmt="o", color="C3", capsize=4, zorder=3)
+            xerr = [[mean - low], [high - mean]] if len(values) > 1 else None  # one seed: a mean without an interval
+            ax.errorbar([mean], [i], xerr=xerr, fmt="o", color="C3", capsize=4, zorder=3)
         ax.set_yticks(range(len(order)), order)
         ax.invert_yaxis()
         ax.set_xlabel(f"test {data.metric} (points: seeds; red: mean and 95% CI)")

@@ -80,12 +80,17 @@ def arm_table(data: BenchmarkData, problem: str) -> tuple[pd.DataFrame | None, s
             absolute, relative = B.gain(mean, base, data.maximize)
             versus = f"{absolute:+.4g} ({relative:+.1%})" + ("" if absolute > 0 else ", **not informative**")
         rows.append([f"**{arm}**" if arm == result.best else arm, len(values), fmt(result.valid_means.get(arm)),
-                     f"{fmt(mean)} [{fmt(low)}, {fmt(high)}]", f"{fmt(median)} [{fmt(q25)}, {fmt(q75)}]", diff, p, verdict,
+                     _mean_ci(mean, low, high), f"{fmt(median)} [{fmt(q25)}, {fmt(q75)}]", diff, p, verdict,
                      versus])
     columns = ["arm", "seeds", f"validation {data.metric}: mean", f"test {data.metric}: mean [95% CI]", "median [IQR]",
                "test difference to the best, paired by seed: mean [95% CI]", "p (Holm)", "verdict",
                "test mean against the strongest baseline"]
     return pd.DataFrame(rows, columns=columns), result
+
+
+def _mean_ci(mean: float, low: float, high: float) -> str:
+    """``mean [low, high]``; ``mean [one seed: no interval]`` when there is none."""
+    return f"{fmt(mean)} [{fmt(low)}, {fmt(high)}]" if math.isfinite(low) else f"{fmt(mean)} [one seed: no interval]"
 
 
 def _against_best(result: stats.Comparison, arm: str) -> tuple[str, str, str]:
@@ -142,7 +147,7 @@ def factor_table(data: BenchmarkData, problem: str, factor: str) -> pd.DataFrame
         diff, p, verdict = _against_best(result, level)
         arms = sum(1 for a in level_of if level_of[a] == level)
         rows.append([f"**{level}**" if level == result.best else level, arms, len(values), fmt(result.valid_means[level]),
-                     f"{fmt(mean)} [{fmt(low)}, {fmt(high)}]", diff, p, verdict])
+                     _mean_ci(mean, low, high), diff, p, verdict])
     return pd.DataFrame(rows, columns=[factor, "arms", "seeds (per-seed means)", f"validation {data.metric}",
                                        f"test {data.metric}: mean [95% CI]", "paired difference to the best: mean [95% CI]",
                                        "p (Holm)", "verdict"])
