@@ -145,6 +145,8 @@ class Task(ABC):
         default_metric: The objective when a spec names none.
         model_families: The task's built-in model families (:mod:`harness.family`), in search order; installed
             plugin families of the task are searched after them.
+        shared_dataset_options: Options every dataset of the task accepts in ``[dataset]`` besides its own (the
+            task's preprocessing or protocol), merged into each dataset's options model; ``None``: none.
     """
 
     name: ClassVar[str]
@@ -152,19 +154,21 @@ class Task(ABC):
     metrics: ClassVar[dict[str, Direction]]
     default_metric: ClassVar[str]
     model_families: ClassVar[tuple[str, ...]]
+    shared_dataset_options: ClassVar[type[BaseModel] | None] = None
 
     @classmethod
-    @abstractmethod
     def datasets(cls) -> dict[str, DatasetInfo]:
-        """The datasets this task can load, by name: those registered for it (:func:`registered_datasets`), and any
-        it defines in code."""
+        """The datasets this task can load, by name. Default: those registered for it (:func:`registered_datasets`),
+        each accepting :attr:`shared_dataset_options` too; a task that defines datasets in code overrides this."""
+        extra = cls.shared_dataset_options
+        return {n: i.with_options(extra) if extra else i for n, i in registered_datasets(cls.name).items()}
 
     @classmethod
     def built_in_datasets(cls) -> dict[str, DatasetInfo]:
         """The datasets the task defines in code rather than as ``harness.datasets`` entries; ``harness list`` shows
-        them beside the registered ones, whose summaries it reads from their source without importing them.
-        Default: :meth:`datasets`."""
-        return cls.datasets()
+        them beside the registered ones, whose summaries it reads from their source. Default: none for a task that
+        keeps the registry-backed :meth:`datasets`, else everything its own :meth:`datasets` returns."""
+        return {} if getattr(cls.datasets, "__func__", None) is Task.datasets.__func__ else cls.datasets()
 
     @classmethod
     @abstractmethod

@@ -25,7 +25,7 @@ from harness_tasks.captioning.vocab import BOS_ID, EOS_ID, PAD_ID, Vocabulary, t
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import BadInputError, SpecError
-from harness.task import Budget, DatasetInfo, Group, Task, TrainData, registered_datasets
+from harness.task import Budget, Group, Task, TrainData
 
 #: Published Show, Attend and Tell results on Flickr8k (Xu et al. 2015, Table 1), not rerun here.
 SHOW_ATTEND_TELL_FLICKR8K = {
@@ -108,14 +108,7 @@ class CaptioningTask(Task):
                                          "bleu4": "maximize", "exact": "maximize", "loss": "minimize"}
     default_metric: ClassVar[str] = "bleu4"
     model_families: ClassVar[tuple[str, ...]] = space.FAMILIES
-
-    @classmethod
-    def datasets(cls) -> dict[str, DatasetInfo]:
-        return {n: i.with_options(Preprocessing) for n, i in registered_datasets(cls.name).items()}
-
-    @classmethod
-    def built_in_datasets(cls) -> dict[str, DatasetInfo]:
-        return {}  # every dataset is a harness.datasets entry, which `harness list` reads without importing
+    shared_dataset_options: ClassVar[type[BaseModel]] = Preprocessing
 
     @classmethod
     def space(cls) -> list[Group]:

@@ -23,7 +23,7 @@ from harness_tasks.forecasting.published import published
 from harness_tasks.forecasting.windows import ForecastData, ett_borders, mae, mse, prepare
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.task import Budget, DatasetInfo, Group, Task, TrainData, registered_datasets
+from harness.task import Budget, Group, Task, TrainData
 
 #: Resolution of stored forecasts, in standard deviations of the standardised scale.
 QUANTUM = 1e-3
@@ -70,14 +70,7 @@ class ForecastingTask(Task):
     default_metric: ClassVar[str] = "mse"
     model_metrics: ClassVar[tuple[str, ...]] = ()
     model_families: ClassVar[tuple[str, ...]] = space.FAMILIES
-
-    @classmethod
-    def datasets(cls) -> dict[str, DatasetInfo]:
-        return {n: i.with_options(Protocol) for n, i in registered_datasets(cls.name).items()}
-
-    @classmethod
-    def built_in_datasets(cls) -> dict[str, DatasetInfo]:
-        return {}  # every dataset is a harness.datasets entry, which `harness list` reads without importing
+    shared_dataset_options: ClassVar[type[BaseModel]] = Protocol
 
     @classmethod
     def space(cls) -> list[Group]:

@@ -24,7 +24,7 @@ from harness_tasks.translation.data import Corpus, Example
 from harness_tasks.translation.tokenize import BOS_ID, EOS_ID, PAD_ID, SubwordTokenizer
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.task import Budget, DatasetInfo, Group, Task, TrainData, registered_datasets
+from harness.task import Budget, Group, Task, TrainData
 
 #: Published Multi30k German -> English results to show beside a study's own (not rerun here).
 MULTI30K_DE_EN = {
@@ -104,14 +104,7 @@ class TranslationTask(Task):
     model_metrics: ClassVar[tuple[str, ...]] = ("loss", "ppl")
     default_metric: ClassVar[str] = "bleu"
     model_families: ClassVar[tuple[str, ...]] = space.FAMILIES
-
-    @classmethod
-    def datasets(cls) -> dict[str, DatasetInfo]:
-        return {n: i.with_options(Preprocessing) for n, i in registered_datasets(cls.name).items()}
-
-    @classmethod
-    def built_in_datasets(cls) -> dict[str, DatasetInfo]:
-        return {}  # every dataset is a harness.datasets entry, which `harness list` reads without importing
+    shared_dataset_options: ClassVar[type[BaseModel]] = Preprocessing
 
     @classmethod
     def space(cls) -> list[Group]:
