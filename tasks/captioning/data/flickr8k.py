@@ -14,20 +14,19 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Literal
 
 from harness_tasks.captioning.data.corpus import CaptionCorpus
 from harness_tasks.captioning.data.photos import (
+    SeededPhotoOptions,
     assign,
     check_caption,
-    check_fractions,
     checked_image_folder,
     drop_missing,
     load_json,
     photo_splits,
     seeded_assignment,
 )
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
 from harness.datafiles import RelativePath, dataset_folder, decode_utf8, how_to_get, require_file
 from harness.errors import DataError, hint_suffix
@@ -51,10 +50,9 @@ KARPATHY_SPLITS = {"train": "train", "restval": "train", "val": "valid", "test":
 """Split name in Karpathy's json -> split of the corpus (``restval`` is training data)."""
 
 
-class Flickr8kOptions(BaseModel):
+class Flickr8kOptions(SeededPhotoOptions):
     """Options of the ``flickr8k`` dataset."""
 
-    model_config = ConfigDict(extra="forbid")
 
     subdir: RelativePath = Field("flickr8k_1k", min_length=1, description="folder under the data directory")
     images: RelativePath = Field("images", min_length=1, description="image folder, relative to subdir")
@@ -66,19 +64,6 @@ class Flickr8kOptions(BaseModel):
         KARPATHY_FLICKR8K,
         description='Karpathy split json, relative to subdir; seeded split when "" or when the default file is absent',
     )
-    valid_fraction: float = Field(0.1, gt=0, lt=1, description="fraction of images for validation (seeded split)")
-    test_fraction: float = Field(0.1, gt=0, lt=1, description="fraction of images for test (seeded split)")
-    seed: int = Field(0, ge=0, description="seed of the split (numpy default_rng)")
-    image_size: int = Field(128, ge=8, le=1024, description="images are resized to image_size x image_size")
-    max_images: int | None = Field(None, ge=3, description="use only the first N images by file name (None: all)")
-    missing_images: Literal["error", "skip"] = Field(
-        "error", description="a caption for an image file that does not exist: error, or skip the image"
-    )
-
-    @model_validator(mode="after")
-    def _fractions_leave_training_data(self) -> Flickr8kOptions:
-        check_fractions(self.valid_fraction, self.test_fraction)
-        return self
 
 
 def load_flickr8k(options: Flickr8kOptions, data_dir: Path | None) -> CaptionCorpus:

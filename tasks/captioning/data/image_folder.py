@@ -11,27 +11,26 @@ import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 from harness_tasks.captioning.data.corpus import SPLITS, CaptionCorpus
 from harness_tasks.captioning.data.flickr8k import read_flickr_captions
 from harness_tasks.captioning.data.photos import (
+    SeededPhotoOptions,
     assign,
     check_caption,
-    check_fractions,
     drop_missing,
     load_json,
     photo_splits,
     seeded_assignment,
 )
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
 from harness.datafiles import DataPath, decode_utf8, require_file, resolve_data_path
 from harness.errors import DataError
 from harness.task import DatasetInfo
 
 
-class ImageFolderOptions(BaseModel):
+class ImageFolderOptions(SeededPhotoOptions):
     """Options of the ``image-folder`` dataset: your own images and captions.
 
     ``images`` is a folder of image files; ``captions`` lists their captions, several per image allowed: a CSV with
@@ -42,25 +41,12 @@ class ImageFolderOptions(BaseModel):
     are relative to the data directory, or absolute.
     """
 
-    model_config = ConfigDict(extra="forbid")
 
     images: DataPath = Field(min_length=1, description="folder of the image files")
     captions: DataPath = Field(min_length=1, description="captions file: CSV image,caption or JSONL")
     splits: DataPath | None = Field(None, min_length=1, description="split file: CSV image,split or JSON; "
                                                                    "default: a seeded split by image")
-    valid_fraction: float = Field(0.1, gt=0, lt=1, description="fraction of images for validation (seeded split)")
-    test_fraction: float = Field(0.1, gt=0, lt=1, description="fraction of images for test (seeded split)")
-    seed: int = Field(0, ge=0, description="seed of the split (numpy default_rng)")
-    image_size: int = Field(128, ge=8, le=1024, description="images are resized to image_size x image_size")
-    max_images: int | None = Field(None, ge=3, description="use only the first N images by file name (None: all)")
-    missing_images: Literal["error", "skip"] = Field(
-        "error", description="a caption for an image file that does not exist: error, or skip the image")
     citation: str = Field("", description="how to cite the images and captions; shown in reports")
-
-    @model_validator(mode="after")
-    def _fractions_leave_training_data(self) -> ImageFolderOptions:
-        check_fractions(self.valid_fraction, self.test_fraction)
-        return self
 
 
 def load_image_folder(options: ImageFolderOptions, data_dir: Path | None) -> CaptionCorpus:

@@ -10,17 +10,14 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Literal
 
 import numpy as np
 from harness_tasks.captioning.data.corpus import SPLITS, ImageSplit
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from harness.datafiles import decode_utf8, how_to_get
 from harness.errors import DataError
-
-if TYPE_CHECKING:
-    from harness_tasks.captioning.data.flickr8k import Flickr8kOptions
-    from harness_tasks.captioning.data.image_folder import ImageFolderOptions
 
 
 def check_caption(path: Path, number: int, image: str, caption: str) -> None:
@@ -88,11 +85,27 @@ def drop_missing(by_image: dict[str, list[str]], images_dir: Path, listing: Path
                   f"{images_dir.name}/ (e.g. {missing[0]})"]
 
 
-def check_fractions(valid_fraction: float, test_fraction: float) -> None:
-    """Raise ``ValueError`` (an options error) when the two fractions leave no training images."""
-    if valid_fraction + test_fraction >= 1:
-        raise ValueError(f"valid_fraction + test_fraction = {valid_fraction + test_fraction:g} leaves nothing "
-                         "for training; keep their sum below 1")
+class SeededPhotoOptions(BaseModel):
+    """The options of a photograph dataset that a seed splits by image when no split file does (``flickr8k``,
+    ``image-folder``): the fractions and seed of that split, the image size and count, and missing images."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    valid_fraction: float = Field(0.1, gt=0, lt=1, description="fraction of images for validation (seeded split)")
+    test_fraction: float = Field(0.1, gt=0, lt=1, description="fraction of images for test (seeded split)")
+    seed: int = Field(0, ge=0, description="seed of the split (numpy default_rng)")
+    image_size: int = Field(128, ge=8, le=1024, description="images are resized to image_size x image_size")
+    max_images: int | None = Field(None, ge=3, description="use only the first N images by file name (None: all)")
+    missing_images: Literal["error", "skip"] = Field(
+        "error", description="a caption for an image file that does not exist: error, or skip the image")
+
+    @model_validator(mode="after")
+    def _fractions_leave_training_data(self) -> SeededPhotoOptions:
+        """Raise ``ValueError`` (an options error) when the two fractions leave no training images."""
+        if self.valid_fraction + self.test_fraction >= 1:
+            raise ValueError(f"valid_fraction + test_fraction = {self.valid_fraction + self.test_fraction:g} leaves "
+                             "nothing for training; keep their sum below 1")
+        return self
 
 
 def seeded_split(names: Sequence[str], fractions: Sequence[float], seed: int) -> list[list[str]]:
@@ -121,7 +134,7 @@ def check_nonempty(assignment: dict[str, list[str]], where: Path,
         raise DataError(f"{where}: splitting gives {counts} images, so {' and '.join(empty)} would be empty; {fix}")
 
 
-def seeded_assignment(names: Sequence[str], options: Flickr8kOptions | ImageFolderOptions, where: Path,
+def seeded_assignment(names: Sequence[str], options: SeededPhotoOptions, where: Path,
                        notes: list[str]) -> dict[str, list[str]]:
     """The images ``names`` split with the options' seed and fractions (:func:`seeded_split`), noted in ``notes``.
 
