@@ -12,7 +12,7 @@ listed with its reason.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
 from harness.report import baselines as B
@@ -216,10 +216,7 @@ def unfinished(data: BenchmarkData, problem: str) -> list[list[str]]:
     bench = (data.attrs.get("spec") or {}).get("benchmark") or {}
     seeds = int(bench.get("seeds") or 0)
     expected = int(bench.get("inner_trials") or 0) * int(bench.get("inner_seeds") or 1)
-    ran: dict[str, int] = defaultdict(int)
-    for run in data.runs:
-        if run.problem == problem:
-            ran[run.arm] += 1
+    ran = Counter(run.arm for run in data.runs if run.problem == problem)
     rows = []
     for arm in data.arms:
         if ran[arm] >= seeds:

@@ -67,17 +67,17 @@ from harness_tasks.captioning.data.image_folder import IMAGE_FOLDER, ImageFolder
 from harness_tasks.captioning.data.photos import decode_images
 
 __all__ = [
-    "IMAGE_FOLDER",
     "COCO",
-    "FLICKR8K",
-    "DIGITS",
     "COCO_CITATION",
     "COCO_URL",
+    "DIGITS",
     "DIGITS_CITATION",
     "DIGIT_POOL_FRACTIONS",
     "DIGIT_WORDS",
+    "FLICKR8K",
     "FLICKR8K_CITATION",
     "FLICKR8K_URL",
+    "IMAGE_FOLDER",
     "KARPATHY_FLICKR8K",
     "KARPATHY_SPLITS",
     "KARPATHY_SPLITS_URL",

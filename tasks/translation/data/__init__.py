@@ -43,13 +43,13 @@ from harness_tasks.translation.data.parallel import PARALLEL, ParallelOptions, l
 from harness_tasks.translation.data.tatoeba import TATOEBA, TATOEBA_URL, TatoebaOptions, download_tatoeba, load_tatoeba
 
 __all__ = [
-    "PARALLEL",
-    "TATOEBA",
     "MULTI30K",
-    "NUMBERS_EN_DE",
     "MULTI30K_FILES",
     "MULTI30K_SPLITS",
     "MULTI30K_URL",
+    "NUMBERS_EN_DE",
+    "PARALLEL",
+    "TATOEBA",
     "TATOEBA_URL",
     "Corpus",
     "Example",
