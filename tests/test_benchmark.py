@@ -185,6 +185,59 @@ def test_report_has_statistics_and_is_deterministic(bench, tmp_path):
     assert "### Trivial baselines" in section and "### What did not finish" in section
 
 
+def _without(data, keep):
+    """``data`` with only the seeded re-runs ``keep(run)`` accepts (what an unfinished or partly failed benchmark
+    leaves in the storage)."""
+    import dataclasses
+
+    return dataclasses.replace(data, runs=[r for r in data.runs if keep(r)])
+
+
+def test_ranks_across_problems_leave_out_an_arm_missing_on_a_problem(bench):
+    """An arm with no re-runs on one problem is not ranked (no 'nan' rank, no average over fewer problems):
+    the others are ranked among themselves and the report names the arm left out."""
+    import optuna
+
+    from harness.report.benchmark import load_benchmark
+    from harness.report.benchmark import markdown as M
+    from harness.report.benchmark import tables as T
+    from harness.report.stats import ranks
+
+    full = load_benchmark("bench", bench["url"], optuna.load_study(study_name="bench", storage=bench["url"]))
+    gone = sorted(full.arms)[0]
+    data = _without(full, lambda r: not (r.problem == "numbers-small" and r.arm == gone))
+    table = T.rank_table(data)
+    assert gone not in set(table["arm"]) and len(table) == len(full.arms) - 1
+    assert not table.astype(str).apply(lambda c: c.str.contains("nan")).any().any()
+    others = {p: {a: v for a, v in T.profile_scores(data)[p].items() if a != gone} for p in PROBLEMS}
+    for _, row in table.iterrows():
+        expected = [ranks(others[p], maximize=True)[row["arm"]] for p in data.problems]
+        assert [float(row[f"rank on {p}"]) for p in data.problems] == expected
+        assert row["average rank"] == f"{sum(expected) / len(expected):.2f}"
+    assert T.missing_arms(data) == {gone: ["numbers-small"]}
+    assert f"Left out: {gone} (no test scores on numbers-small)." in M.across_problems(data, {})
+    assert T.missing_arms(full) == {} and len(T.rank_table(full)) == len(full.arms)
+
+
+def test_significance_note_says_when_nothing_is_testable_yet(bench):
+    """While the best arm has one seed, no paired comparison is testable: the note says so instead of quoting a
+    p floor for seeds that are not there; with every seed it states the floor for the seeds actually paired."""
+    import optuna
+
+    from harness.report.benchmark import load_benchmark
+    from harness.report.benchmark import tables as T
+
+    full = load_benchmark("bench", bench["url"], optuna.load_study(study_name="bench", storage=bench["url"]))
+    _, result = T.arm_table(full, "numbers-en-de")
+    note = T.significance_note(result, 3)
+    assert "could not go below p = " in note and "on 3 paired seeds and 3 comparisons" in note
+    one = _without(full, lambda r: r.seed == 0)  # one seed of every arm stored so far
+    _, partial = T.arm_table(one, "numbers-en-de")
+    note = T.significance_note(partial, 3)
+    assert "**No comparison is testable yet**" in note and "at most 1 of the 3 seeds" in note
+    assert "could not go below" not in note and set(partial.verdicts.values()) == {"not testable"}
+
+
 def test_rescore_reproduces_every_stored_test_metric(bench, tmp_path):
     proc = harness_cli("rescore", "bench", "--storage", bench["url"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr

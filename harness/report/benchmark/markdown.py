@@ -108,6 +108,10 @@ def across_problems(data: BenchmarkData, images: dict[str, str]) -> str | None:
         return None
     out = ["## Across problems", "Average rank of each arm (1 = best) over the problems, by its mean test score on each.",
            md_table(ranks)]
+    missing = T.missing_arms(data)
+    if missing:
+        left = "; ".join(f"{arm} (no test scores on {', '.join(problems)})" for arm, problems in missing.items())
+        out.append(f"Ranked among the arms with test scores on every problem only. Left out: {left}.")
     friedman = T.friedman(data)
     if friedman is not None:
         from harness.report.stats import format_p

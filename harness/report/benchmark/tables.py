@@ -103,20 +103,35 @@ def _against_best(result: stats.Comparison, arm: str) -> tuple[str, str, str]:
 
 
 def significance_note(result: stats.Comparison, seeds: int) -> str:
-    """What the test is, why, and the smallest p it can reach here; plainly when nothing can be significant."""
+    """What the test is, why, and the smallest p it can reach here; plainly when nothing can be significant.
+
+    ``seeds`` is the most seeds any arm has; the floor is stated for the seeds the comparisons actually share
+    with the best arm (fewer while a benchmark is unfinished or where runs failed)."""
     others = len(result.results)
     if not others:
         return "Only one arm has seeded re-runs so far: there is nothing to compare it with yet."
     why = TEST_WHY.get(result.test, result.test)
-    wilcoxon_floor = stats.smallest_p("wilcoxon", seeds, max(1, others))
-    parts = [f"Paired test: {why}. Holm-corrected over the {others} comparison{'s' if others != 1 else ''} with the best "
-             f"arm (alpha = {result.alpha:g})."]
+    parts = [f"Paired test: {why}."]
+    testable = [r for r in result.results.values() if r.testable]
+    if not testable:
+        shared = max(r.n for r in result.results.values())
+        parts.append(f"**No comparison is testable yet**: the other arms share at most {shared} of the {seeds} seeds "
+                     "with the best arm, and a paired test needs at least 2 (with differences that are not all "
+                     "equal); the differences shown are single-seed gaps, not estimates.")
+        return " ".join(parts)
+    n, k = max(r.n for r in testable), len(testable)
+    pairs = f"{n} paired seed{'s' if n != 1 else ''} and {k} comparison{'s' if k != 1 else ''}"
+    parts.append(f"Holm-corrected over the {k} testable comparison{'s' if k != 1 else ''} with the best arm "
+                 f"(alpha = {result.alpha:g}).")
+    wilcoxon_floor = stats.smallest_p("wilcoxon", n, k)
     if result.test == "wilcoxon":
-        parts.append(f"With {seeds} seeds and {others} comparisons the smallest attainable Holm-adjusted p is "
-                     f"{wilcoxon_floor:.4g}.")
+        parts.append(f"With {pairs} the smallest attainable Holm-adjusted p is {wilcoxon_floor:.4g}.")
     else:
         parts.append(f"The paired t-test has no positive p floor; for reference, an exact Wilcoxon signed-rank test "
-                     f"on {seeds} seeds and {others} comparisons could not go below p = {wilcoxon_floor:.4g}.")
+                     f"on {pairs} could not go below p = {wilcoxon_floor:.4g}.")
+    if len(testable) < others:
+        parts.append(f"{others - len(testable)} of the {others} comparisons are not testable (fewer than 2 seeds "
+                     "shared with the best arm, or identical differences).")
     if not result.can_reach_significance:
         parts.append("**No comparison can reach significance at this number of seeds, so every verdict is 'no "
                      "significant difference'; that does not mean the arms are equal.**")
@@ -301,18 +316,36 @@ def profile_scores(data: BenchmarkData) -> dict[str, dict[str, float]]:
 
 
 def rank_table(data: BenchmarkData) -> pd.DataFrame | None:
-    """Average rank of each arm over the problems (rank of its mean test score on each problem, 1 = best)."""
+    """Average rank of each arm over the problems (rank of its mean test score on each problem, 1 = best).
+
+    Only arms with test scores on every problem are ranked, among themselves (as in Friedman's test): an arm
+    missing on some problem (failed, or not run yet) would otherwise get an average over fewer problems, and
+    its absence would flatter the others' ranks there. :func:`missing_arms` names the arms left out.
+    ``None`` with fewer than 2 problems or no arm on all of them."""
     import pandas as pd
 
-    per_problem = {p: stats.ranks(s, data.maximize) for p, s in profile_scores(data).items()}
-    if len(per_problem) < 2:
+    scores = profile_scores(data)
+    if len(scores) < 2:
         return None
+    complete = set.intersection(*(set(s) for s in scores.values()))
+    if not complete:
+        return None
+    per_problem = {p: stats.ranks({a: v for a, v in s.items() if a in complete}, data.maximize)
+                   for p, s in scores.items()}
     rows = []
-    for arm in sorted({a for r in per_problem.values() for a in r}):
-        ranks = [r[arm] for r in per_problem.values() if arm in r]
-        rows.append([arm, *[f"{per_problem[p].get(arm, math.nan):g}" for p in per_problem], f"{sum(ranks) / len(ranks):.2f}"])
+    for arm in sorted(complete):
+        ranks = [r[arm] for r in per_problem.values()]
+        rows.append([arm, *[f"{r[arm]:g}" for r in per_problem.values()], f"{sum(ranks) / len(ranks):.2f}"])
     rows.sort(key=lambda r: (float(r[-1]), r[0]))
     return pd.DataFrame(rows, columns=["arm", *[f"rank on {p}" for p in per_problem], "average rank"])
+
+
+def missing_arms(data: BenchmarkData) -> dict[str, list[str]]:
+    """``{arm: [problems without its test scores]}`` for the arms :func:`rank_table` leaves out."""
+    scores = profile_scores(data)
+    arms = sorted({a for s in scores.values() for a in s})
+    missing = {a: [p for p in data.problems if a not in scores.get(p, {})] for a in arms}
+    return {a: problems for a, problems in missing.items() if problems}
 
 
 def friedman(data: BenchmarkData) -> stats.FriedmanResult | None:
