@@ -103,7 +103,8 @@ def benchmark(
 ) -> BenchmarkSummary:
     """Run or resume a benchmark (equal-budget arms, seeded re-runs); see :mod:`harness.benchmark`.
 
-    ``workers`` arms run at a time, each as one job of the spec's ``[launcher]`` (local processes by default);
+    ``workers`` jobs run at a time (each arm's inner search, then each of its seeded re-runs), on the spec's
+    ``[launcher]`` (local processes by default);
     ``problems`` runs only the named problems (for example one per process or machine on a shared storage);
     ``device`` and ``precision`` override ``[budget]`` (and every problem's own budget); ``artifacts`` is the folder
     that keeps each arm's best seed (default: beside the database); ``settings`` are ``key.path=value`` changes to the

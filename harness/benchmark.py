@@ -21,9 +21,11 @@ several seeds. This module does that:
    the problem's test references are stored, so ``harness rescore`` recomputes every test metric.
 
 Everything lives in the storage, and each step skips what is already there, so an interrupted benchmark
-resumes where it stopped. With ``workers > 1`` (or a launcher other than ``local``) each arm of each problem is one
-:class:`BenchmarkJob` of the launcher, ``workers`` at a time, after this process has stored every problem's baselines
-and inner-study names: arms share nothing but the parent study, so the results are those of one process.
+resumes where it stopped. With ``workers > 1`` (or a launcher other than ``local``) the work is split into
+:class:`BenchmarkJob` s of the launcher, ``workers`` at a time, after this process has stored every problem's baselines
+and inner-study names: each arm's inner search is one job, and once it is done each of the arm's seeded re-runs is a job
+of its own, so the re-runs of one arm run side by side (a benchmark of 4 arms x 5 seeds keeps 8 workers busy). Jobs
+share nothing but the storage, and every re-run has its fixed seed, so the results are those of one process.
 
 The parent records the names of every arm's inner studies (``inner.<problem>``);
 the report (``harness report <benchmark>``) reads them from there: the best arm is chosen on validation and
@@ -36,7 +38,7 @@ import datetime as dt
 import itertools
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -168,8 +170,9 @@ def run_benchmark(
             (or machines on one storage) may each run some of them; the report reads them all.
         artifacts: Folder of the artifact store that keeps each arm's best seed (default: beside the database;
             :mod:`harness.artifacts`).
-        workers: How many arms run at a time, each as one job of the spec's launcher (``[launcher]``, local processes
-            by default; :class:`BenchmarkJob`); 1 with the local launcher runs everything in this process.
+        workers: How many jobs run at a time (an arm's inner search, or one seeded re-run; :class:`BenchmarkJob`), on
+            the spec's launcher (``[launcher]``, local processes by default); 1 with the local launcher runs everything
+            in this process.
 
     Raises:
         SpecError: the spec has no ``[benchmark]`` table, or ``only`` names a problem the spec does not have.
@@ -225,9 +228,11 @@ def _run_problems(spec: StudySpec, selected: list[tuple[str, StudySpec]], parent
 
 def _run_in_parallel(spec: StudySpec, selected: list[tuple[str, StudySpec]], parent, storage: str | None, data_dir,
                      artifacts, store, checkpoints: Path, threads: int, done: set, quiet: bool, launcher) -> None:
-    """Every problem's baselines here, then each (problem, arm) that lacks a seeded re-run as one
-    :class:`BenchmarkJob` of ``launcher``, ``launcher.workers`` at a time. Arms share nothing but the parent study
-    (each writes its own inner studies, its own re-runs and its own kept model), so they need no coordination."""
+    """Every problem's baselines here, then the jobs of ``launcher``, ``launcher.workers`` at a time: the inner search
+    of each (problem, arm) that lacks a seeded re-run (resumed; nothing to do when it is finished), and, as each ends,
+    one job per re-run its arm still lacks. Jobs share nothing but the storage (each writes its own inner study, its
+    own re-run, and replaces the arm's kept model only under a lock when its seed is better), so they need no other
+    coordination."""
     from harness.artifacts import default_location
     from harness.console import console
     from harness.storage import absolute_url
@@ -241,13 +246,27 @@ def _run_in_parallel(spec: StudySpec, selected: list[tuple[str, StudySpec]], par
         _prepare_problem(spec, parent, name, problem, plan, quiet)
         jobs += [BenchmarkJob(spec.to_dict(), name, arm.values, url, str(resolve_data_dir(data_dir).resolve()),
                               str(folder.resolve()), str(checkpoints.resolve()), launcher.worker_threads(), quiet)
-                 for arm in arms(spec) if any((name, arm.slug, k) not in done for k in range(spec.benchmark.seeds))]
+                 for arm in arms(spec) if _missing_seeds(spec, name, arm, done)]
     if not jobs:
         return
     if not quiet:
-        console.print(f"{len(jobs)} arm(s) to run, {min(launcher.workers, len(jobs))} at a time ({launcher.name}, "
-                      f"{launcher.worker_threads()} torch thread(s) each)", markup=False)
-    launcher.run(jobs, lambda: None, at_once=launcher.workers)
+        runs = sum(len(_missing_seeds(spec, job.problem, Arm(job.arm), done)) for job in jobs)
+        console.print(f"{len(jobs)} arm(s) to run: their inner searches, then {runs} seeded re-run(s), each a job, "
+                      f"{launcher.workers} at a time ({launcher.name}, {launcher.worker_threads()} torch thread(s) each)",
+                      markup=False)
+
+    def then(job: BenchmarkJob) -> list[BenchmarkJob]:
+        """The seeded re-runs an inner-search job unlocks (those the storage does not hold yet)."""
+        if job.seed is not None:
+            return []
+        return [replace(job, seed=k) for k in _missing_seeds(spec, job.problem, Arm(job.arm), _done(parent))]
+
+    launcher.run(jobs, lambda: None, at_once=launcher.workers, then=then)
+
+
+def _missing_seeds(spec: StudySpec, name: str, arm: Arm, done: set) -> list[int]:
+    """The seed indices of ``arm`` on problem ``name`` without a complete re-run in ``done``."""
+    return [k for k in range(spec.benchmark.seeds) if (name, arm.slug, k) not in done]
 
 
 def _problem_plan(problem: StudySpec, data_dir, threads: int, checkpoints: Path, store) -> Plan:
@@ -274,22 +293,45 @@ def _prepare_problem(spec: StudySpec, parent, name: str, problem: StudySpec, pla
 
 def _run_arm(spec: StudySpec, name: str, problem: StudySpec, arm: Arm, plan: Plan, parent, storage: str | None,
              data_dir, artifacts, done: set, quiet: bool) -> None:
-    """One arm on one problem: its inner searches (``inner_seeds`` of them, each resumed to ``inner_trials``), then
-    its seeded re-runs that ``done`` does not hold yet (each finished one is added)."""
+    """One arm on one problem: its inner searches (:func:`_inner_search`), then its seeded re-runs that ``done`` does
+    not hold yet (:func:`_seed_runs`)."""
+    best = _inner_search(spec, name, problem, arm, storage, data_dir, artifacts, quiet)
+    _seed_runs(spec, name, arm, plan, parent, best, range(spec.benchmark.seeds), done, quiet)
+
+
+def _inner_search(spec: StudySpec, name: str, problem: StudySpec, arm: Arm, storage: str | None, data_dir, artifacts,
+                  quiet: bool) -> InnerBest | None:
+    """Run (or resume) the arm's inner searches (``inner_seeds`` of them, each to ``inner_trials``); the best trial over
+    them (:func:`_inner_best`)."""
     from harness.console import console
     from harness.study import run_study
 
-    bench = spec.benchmark
-    best = None
-    for repeat in range(bench.inner_seeds):
+    for repeat in range(spec.benchmark.inner_seeds):
         inner = arm_spec(spec, problem, name, arm, repeat)
         if not quiet:
-            console.print(f"[{name}] arm {arm.label}: inner search {inner.name} ({bench.inner_trials} trials)", markup=False)
+            console.print(f"[{name}] arm {arm.label}: inner search {inner.name} ({spec.benchmark.inner_trials} trials)",
+                          markup=False)
         run_study(inner, storage=storage, data_dir=data_dir, quiet=True, evaluate_test=False, artifacts=artifacts)
-        best = _better(best, _best_trial(inner, storage), spec.direction)
+    return _inner_best(spec, name, problem, arm, storage)
+
+
+def _inner_best(spec: StudySpec, name: str, problem: StudySpec, arm: Arm, storage: str | None) -> InnerBest | None:
+    """The best trial (on validation) over the arm's stored inner searches; ``None`` when none has a complete trial."""
+    best = None
+    for repeat in range(spec.benchmark.inner_seeds):
+        best = _better(best, _best_trial(arm_spec(spec, problem, name, arm, repeat), storage), spec.direction)
+    return best
+
+
+def _seed_runs(spec: StudySpec, name: str, arm: Arm, plan: Plan, parent, best: InnerBest | None, seeds, done: set,
+               quiet: bool) -> None:
+    """The seeded re-runs ``seeds`` of ``best`` that ``done`` does not hold yet (each finished one is added); none when
+    every inner trial was pruned or failed (the report lists the arm and its inner trials)."""
+    from harness.console import console
+
     if best is None:
-        return  # every inner trial was pruned or failed: the report lists the arm and its inner trials
-    for k in range(bench.seeds):
+        return
+    for k in seeds:
         if (name, arm.slug, k) in done:
             continue
         trial = _seed_run(parent, plan, name, arm, best, k)
@@ -304,8 +346,10 @@ def _run_arm(spec: StudySpec, name: str, problem: StudySpec, arm: Arm, plan: Pla
 
 @dataclass(frozen=True)
 class BenchmarkJob:
-    """One arm of one problem as a launcher runs it (``harness benchmark --workers N``): :func:`_run_arm` in a process
-    of its own, against the storage every job reaches (picklable; paths absolute).
+    """Part of one arm of one problem as a launcher runs it (``harness benchmark --workers N``), in a process of its
+    own, against the storage every job reaches (picklable; paths absolute): the arm's inner search
+    (:func:`_inner_search`; ``seed`` is ``None``), or its seeded re-run ``seed`` of the best inner trial stored
+    (:func:`_seed_runs`), which the benchmark starts only once the inner search has ended.
 
     Attributes:
         spec_data: The benchmark's spec as plain data.
@@ -315,8 +359,10 @@ class BenchmarkJob:
         data_dir: The datasets folder.
         artifacts: The artifact folder that keeps the arm's best seed.
         checkpoints: The checkpoint folder of the re-runs.
-        threads: Torch threads of the job (its inner studies and re-runs).
+        threads: Torch threads of the job (its inner studies, or its re-run).
         quiet: No progress lines.
+        visible_devices: ``CUDA_VISIBLE_DEVICES`` of the job, or ``None``.
+        seed: The seed index of the re-run this job is, or ``None`` for the arm's inner search.
     """
 
     spec_data: dict[str, Any]
@@ -329,10 +375,12 @@ class BenchmarkJob:
     threads: int
     quiet: bool = False
     visible_devices: str | None = None
+    seed: int | None = None
 
     @property
     def label(self) -> str:
-        return f"[{self.problem}] arm {Arm(self.arm).label}"
+        what = "inner search" if self.seed is None else f"seed {self.seed}"
+        return f"[{self.problem}] arm {Arm(self.arm).label}: {what}"
 
     @property
     def group(self) -> str:
@@ -352,9 +400,13 @@ class BenchmarkJob:
                              source="benchmark job")
         parent = optuna.load_study(study_name=spec.name, storage=open_storage(self.storage, write=True))
         store = open_store(self.artifacts, self.storage, create=True)
+        arm = Arm(self.arm)
+        if self.seed is None:
+            _inner_search(spec, self.problem, problem, arm, self.storage, self.data_dir, self.artifacts, self.quiet)
+            return
         plan = _problem_plan(problem, self.data_dir, self.threads, Path(self.checkpoints), store)
-        _run_arm(spec, self.problem, problem, Arm(self.arm), plan, parent, self.storage, self.data_dir, self.artifacts,
-                 _done(parent), self.quiet)
+        best = _inner_best(spec, self.problem, problem, arm, self.storage)
+        _seed_runs(spec, self.problem, arm, plan, parent, best, [self.seed], _done(parent), self.quiet)
 
 
 def _problem_outputs(parent, name: str, plan: Plan, *, quiet: bool) -> None:
@@ -450,12 +502,9 @@ def _seed_run(parent, plan: Plan, name: str, arm: Arm, inner: InnerBest, k: int)
     attrs["seconds"] = time.perf_counter() - start
     if fit is not None:
         attrs.update(best_epoch=fit.best_epoch, param_count=fit.param_count, device=plan.placement.describe())
-    kept_key = f"{name}.{arm.slug}"
-    kept = None
     if tested is not None:
         attrs.update(valid=tested.valid(plan.task.metrics),
                      test={m: (v if math.isfinite(v) else None) for m, v in tested.metrics.items()})
-        kept = _save_if_best_seed(parent, plan, kept_key, tested.model, config, fit.value)
     trial = PendingTrial(dict(attrs))  # stored finished, in one write: a killed process leaves no running trial
     if fit is not None:
         put_series(trial, "history", fit.history)
@@ -463,23 +512,33 @@ def _seed_run(parent, plan: Plan, name: str, arm: Arm, inner: InnerBest, k: int)
         return trial.add_to(parent, TrialState.FAIL)
     put_output(trial, "test", tested.outputs)
     done = trial.add_to(parent, TrialState.COMPLETE, tested.fit.value)
-    if kept is not None:
-        from harness.artifacts import record
-
-        record(parent, kept_key, {**kept, "trial": done.number}, plan.store)
+    _keep_if_best_seed(parent, plan, f"{name}.{arm.slug}", tested.model, config, tested.fit.value, done.number)
     return done
 
 
-def _save_if_best_seed(parent, plan: Plan, key: str, model, config, value: float):
-    """Save the model of this seed run (:func:`harness.artifacts.keep`, not yet recorded) when it beats the arm's kept
-    seed on validation; ``None`` otherwise."""
+def _keep_if_best_seed(parent, plan: Plan, key: str, model, config, value: float, trial_number: int) -> None:
+    """Keep the model of a finished seed run as the arm's model ``key`` (:func:`harness.artifacts.keep`, which removes
+    the file of the model it replaces) when it beats the arm's kept seed on validation.
+
+    Re-runs of one arm may finish side by side (``--workers``): each reads the kept record and replaces it under a file
+    lock (``<checkpoints>/<benchmark>.<key>.keep.lock``; :class:`filelock.FileLock`), so a better seed is never replaced
+    by a worse one that read the record before it was written. A process killed between storing its run and keeping
+    its model leaves the arm's previous model kept."""
+    import contextlib
+
+    from filelock import FileLock
+
     from harness.artifacts import KEPT, keep
 
     if plan.store is None:
-        return None
-    current = parent.user_attrs.get(KEPT + key)
-    previous = None if current is None else current.get("value")
-    if previous is None or (value > previous if plan.direction == "maximize" else value < previous):
-        return keep(parent, key, store=plan.store, trial_number=None, task=plan.task, data=plan.data, model=model,
-                    config=config, value=value)
-    return None
+        return
+    lock: contextlib.AbstractContextManager = contextlib.nullcontext()
+    if plan.checkpoints is not None:
+        plan.checkpoints.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(plan.checkpoints / f"{plan.spec.name}.{key}.keep.lock")
+    with lock:
+        current = parent.user_attrs.get(KEPT + key)
+        previous = None if current is None else current.get("value")
+        if previous is None or (value > previous if plan.direction == "maximize" else value < previous):
+            keep(parent, key, store=plan.store, trial_number=trial_number, task=plan.task, data=plan.data, model=model,
+                 config=config, value=value)

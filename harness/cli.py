@@ -228,7 +228,9 @@ def benchmark(
     artifacts: ArtifactsOpt = None,
     settings: SetOpt = None,
     dry_run: DryRunOpt = False,
-    workers: Annotated[int, typer.Option("--workers", help="arms run at a time, each as one job (where: --launcher)")] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", help="jobs at a time: each arm's inner search, then each re-run (where: --launcher)")
+    ] = 1,
     launcher_settings: list[str] | None = None,
 ) -> None:
     """Run a benchmark: every arm tuned with the same budget, its best configuration re-run on seeds; resumable."""

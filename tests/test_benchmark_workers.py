@@ -1,6 +1,7 @@
-"""``harness benchmark --workers N``: arms run concurrently as jobs of the launcher (local processes here), with the
-same results as one process, every seeded re-run once, and a report that depends only on the storage's contents (not
-on the order in which the concurrent arms wrote their re-runs)."""
+"""``harness benchmark --workers N``: each arm's inner search, then each of its seeded re-runs, run concurrently as
+jobs of the launcher (local processes here), with the same results as one process, every seeded re-run once, the
+validation-best seed's model kept, and a report that depends only on the storage's contents (not on the order in which
+the concurrent jobs wrote their re-runs)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,42 @@ def _copy_with_parent_trials_reversed(src: str, dst: str) -> None:
     copy.add_trials(list(reversed(parent.trials)))
 
 
+def _kept_and_best(url: str) -> tuple[dict[str, float], dict[str, float]]:
+    """Per ``<problem>.<arm>``: the validation value of the kept model, and the best validation value of its re-runs."""
+    from harness.artifacts import kept_models
+
+    parent = optuna.load_study(study_name="bench", storage=url)
+    best: dict[str, float] = {}
+    for t in parent.trials:
+        if t.state.name == "COMPLETE":
+            key = f"{t.user_attrs['problem']}.{t.user_attrs['arm_slug']}"
+            best[key] = max(best.get(key, t.value), t.value)
+    return {key: record["value"] for key, record in kept_models(parent).items()}, best
+
+
+def test_the_seeded_re_runs_of_one_arm_run_side_by_side(tmp_path):
+    """One arm, two seeds, two workers: after the inner search both re-runs run at the same time (their stored
+    intervals overlap), each once, and the arm keeps the model of its validation-best seed."""
+    spec = (SPEC.replace('attention = ["dot", "additive"]', 'attention = ["additive"]')
+            .replace('schedule = ["constant", "cosine"]', 'schedule = "cosine"')
+            .replace('factors = ["attention", "schedule"]', 'factors = ["attention"]')
+            .replace("inner_trials = 2", "inner_trials = 1").replace("seeds = 3", "seeds = 2")
+            .replace("train_size = 160", "train_size = 600").replace("max_epochs = 2", "max_epochs = 3"))
+    (tmp_path / "one.toml").write_text(spec)
+    url = f"sqlite:///{tmp_path / 'one.db'}"
+    proc = harness_cli("benchmark", "one.toml", "--storage", url, "--problem", "numbers-en-de", "--workers", "2",
+                       cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 arm(s) to run: their inner searches, then 2 seeded re-run(s), each a job, 2 at a time" in proc.stdout
+    parent = optuna.load_study(study_name="bench", storage=url)
+    runs = [t for t in parent.trials if t.state.name == "COMPLETE"]
+    assert sorted(t.user_attrs["seed_index"] for t in runs) == [0, 1]
+    spans = [(t.datetime_complete.timestamp() - t.user_attrs["seconds"], t.datetime_complete.timestamp()) for t in runs]
+    assert max(start for start, _ in spans) < min(end for _, end in spans), spans  # both ran at once
+    kept, best = _kept_and_best(url)
+    assert kept == best == {"numbers-en-de.additive": max(t.value for t in runs)}
+
+
 def test_arms_run_in_parallel_like_in_one_process_and_the_report_ignores_the_order(tmp_path):
     (tmp_path / "bench.toml").write_text(SPEC)
     parallel, sequential = f"sqlite:///{tmp_path / 'p.db'}", f"sqlite:///{tmp_path / 's.db'}"
@@ -43,10 +80,13 @@ def test_arms_run_in_parallel_like_in_one_process_and_the_report_ignores_the_ord
                             ("benchmark", "bench.toml", "--storage", sequential, "--problem", "numbers-small", "--quiet"),
                             cwd=tmp_path, timeout=600)
     assert par.returncode == 0 and seq.returncode == 0, par.stderr + seq.stderr
-    assert "4 arm(s) to run, 2 at a time (local, 1 torch thread(s) each)" in par.stdout
+    assert ("4 arm(s) to run: their inner searches, then 12 seeded re-run(s), each a job, 2 at a time (local, 1 torch "
+            "thread(s) each)") in par.stdout
     runs = _runs(parallel)
     assert set(runs) == {("numbers-small", arm, k) for arm in ARMS for k in range(3)}
     assert runs == _runs(sequential)  # one torch thread each: the same inner searches, re-runs and test metrics
+    kept, best = _kept_and_best(parallel)
+    assert kept == best  # each arm kept its validation-best seed, whichever re-run finished first
 
     _copy_with_parent_trials_reversed(parallel, f"sqlite:///{tmp_path / 'r.db'}")
     a, b = harness_clis(("report", "bench", "--storage", parallel, "--out", str(tmp_path / "a" / "bench.md")),

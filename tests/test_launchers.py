@@ -72,3 +72,24 @@ def test_cancelling_the_array_leaves_no_trial_running(tmp_path):
     assert "RUNNING" not in states and "FAIL" in states
     failed = [t for t in optuna.load_study(study_name="cancel", storage=url).trials if t.state.name == "FAIL"]
     assert all(t.user_attrs["fail_reason"].startswith("interrupted") for t in failed)  # resumable from checkpoints
+
+
+def test_a_benchmark_on_the_slurm_path_submits_each_re_run_once_its_inner_search_is_done(tmp_path):
+    """``harness benchmark --workers 2`` through submitit's local cluster: the arm's inner search is one job, and the
+    re-runs it unlocks are submitted as it ends (one job each, one log each), every seed once."""
+    pytest.importorskip("submitit")
+    from tests.test_benchmark import SPEC
+
+    spec = (SPEC.replace('attention = ["dot", "additive"]', 'attention = ["dot"]')
+            .replace('schedule = ["constant", "cosine"]', 'schedule = "cosine"')
+            .replace('factors = ["attention", "schedule"]', 'factors = ["attention"]')
+            .replace("inner_trials = 2", "inner_trials = 1").replace("seeds = 3", "seeds = 2"))
+    (tmp_path / "b.toml").write_text(spec + '\n[launcher]\nname = "slurm"\ncluster = "local"\nlog_dir = "logs"\n')
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    proc = harness_cli("benchmark", "b.toml", "--storage", url, "--problem", "numbers-small", "--workers", "2",
+                       cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    parent = optuna.load_study(study_name="bench", storage=url)
+    seeds = sorted(t.user_attrs["seed_index"] for t in parent.trials if t.state.name == "COMPLETE")
+    assert seeds == [0, 1]
+    assert len(sorted((tmp_path / "logs" / "bench").glob("*_log.err"))) == 3  # the inner search, then one per re-run

@@ -148,9 +148,14 @@ class Launcher(ABC):
         """The workers' jobs: ``base`` with each worker's index and thread count."""
         return [replace(base, worker=k, threads=self.worker_threads()) for k in range(self.workers)]
 
-    def run(self, jobs: list[Job], poll: Callable[[], None], at_once: int | None = None) -> None:
+    def run(self, jobs: list[Job], poll: Callable[[], None], at_once: int | None = None,
+            then: Callable[[Job], list[Job]] | None = None) -> None:
         """Run ``jobs``, at most ``at_once`` at a time (default: all together), calling ``poll()`` every
         :data:`POLL_SECONDS` until all have ended; a job that ends makes room for the next one in the list.
+
+        ``then(job)``, called in this process when ``job`` has ended without error, returns the jobs it unlocks (a
+        benchmark arm's seeded re-runs once its inner search is done); they join the end of the queue and run
+        ``at_once`` at a time with the rest. Nothing follows a job that failed.
 
         Raises:
             HarnessError: a job failed (every failed job named, with where its log is; the other jobs still ran);
@@ -158,11 +163,11 @@ class Launcher(ABC):
             KeyboardInterrupt: this process was interrupted; the running jobs were cancelled first (each fails its
                 running trial as ``interrupted``, so the same command resumes them) and the queued ones not started.
         """
-        at_once = max(1, min(at_once or len(jobs), len(jobs)))
+        at_once = max(1, at_once or len(jobs))
         queue = list(jobs)
         running: list[tuple[Job, Any]] = []
         failed: list[tuple[str, str, bool]] = []
-        self.open(queue, at_once)
+        self.open(queue, min(at_once, len(queue)))
         try:
             first, queue = queue[:at_once], queue[at_once:]
             running = list(zip(first, self.start_all(first)))
@@ -174,7 +179,9 @@ class Launcher(ABC):
                     error = self.error(job, handle)
                     if error is not None:
                         failed.append((job.label, *error))
-                    if queue:
+                    elif then is not None:
+                        queue += then(job)
+                    while queue and len(running) < at_once:
                         job = queue.pop(0)
                         running.append((job, self.start(job)))
         except KeyboardInterrupt:
