@@ -100,6 +100,7 @@ def benchmark(
     artifacts: str | Path | None = None,
     settings: list[str] | None = None,
     workers: int = 1,
+    devices: list[str] | None = None,
 ) -> BenchmarkSummary:
     """Run or resume a benchmark (equal-budget arms, seeded re-runs); see :mod:`harness.benchmark`.
 
@@ -108,7 +109,8 @@ def benchmark(
     ``problems`` runs only the named problems (for example one per process or machine on a shared storage);
     ``device`` and ``precision`` override ``[budget]`` (and every problem's own budget); ``artifacts`` is the folder
     that keeps each arm's best seed (default: beside the database); ``settings`` are ``key.path=value`` changes to the
-    spec (``--set``).
+    spec (``--set``); ``devices`` are GPU indices for the local workers, one per worker in turn (default on CUDA: every
+    visible GPU).
 
     Returns:
         :class:`harness.benchmark.BenchmarkSummary`.
@@ -120,7 +122,7 @@ def benchmark(
 
     spec = resolve_spec(spec, settings, name=study_name, seed=seed, device=device, precision=precision)
     return run_benchmark(spec, storage=storage, data_dir=data_dir, quiet=quiet, only=problems, artifacts=artifacts,
-                         workers=workers)
+                         workers=workers, devices=devices)
 
 
 def objective(

@@ -161,6 +161,7 @@ def _describe(study: optuna.Study, spec: StudySpec) -> optuna.Study:
 def run_benchmark(
     spec: StudySpec, *, storage: str | None = None, data_dir: str | Path | None = None, quiet: bool = False,
     only: list[str] | None = None, artifacts: str | Path | None = None, workers: int = 1,
+    devices: list[str] | None = None,
 ) -> BenchmarkSummary:
     """Run (or resume) a benchmark; see the module docstring.
 
@@ -173,6 +174,9 @@ def run_benchmark(
         workers: How many jobs run at a time (an arm's inner search, or one seeded re-run; :class:`BenchmarkJob`), on
             the spec's launcher (``[launcher]``, local processes by default); 1 with the local launcher runs everything
             in this process.
+        devices: GPU indices of the local launcher's worker slots, one per slot in turn (``["0", "1"]``): a job sees only
+            the GPU of the slot it runs in (:func:`harness.launchers.place_on_devices`); default on CUDA with
+            ``workers > 1``: every visible GPU.
 
     Raises:
         SpecError: the spec has no ``[benchmark]`` table, or ``only`` names a problem the spec does not have.
@@ -197,6 +201,7 @@ def run_benchmark(
     threads = resolve_threads(spec)
     launcher = launchers.build(spec.launcher, workers, threads)  # a missing package: refused before anything runs
     launchers.check_storage(launcher, storage_url(storage))
+    launchers.place_on_devices(launcher, spec, devices)  # --devices that cannot be honoured: refused first
     torch.set_num_threads(threads)
     for _, problem in selected:  # every dataset is checked before anything is written
         load_data(problem, resolve_data_dir(data_dir))

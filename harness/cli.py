@@ -95,6 +95,9 @@ ArtifactsOpt = Annotated[Path | None, typer.Option(
                         "a SQLite file, else ./artifacts]")]
 PrecisionOpt = Annotated[str | None, typer.Option(
     "--precision", help="fp32, bf16, fp16 or auto (mixed precision); overrides [budget] precision [default: fp32]")]
+DevicesOpt = Annotated[str | None, typer.Option(
+    "--devices", help="GPU indices for local workers, one GPU per worker in turn, e.g. 0,1,2,3 [default on CUDA: every "
+                      "visible GPU]")]
 SetOpt = Annotated[list[str] | None, typer.Option(
     "--set", help="change the spec: key.path=value, the value read as TOML (repeatable), e.g. --set search.lr=1e-3 "
                   "--set budget.max_epochs=3")]
@@ -166,9 +169,7 @@ def run_study(
     device: DeviceOpt = None,
     precision: PrecisionOpt = None,
     artifacts: ArtifactsOpt = None,
-    devices: Annotated[str | None, typer.Option(
-        "--devices", help="GPU indices for local workers, one GPU per worker in turn, e.g. 0,1,2,3 [default on CUDA: "
-                          "every visible GPU]")] = None,
+    devices: DevicesOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="no progress output")] = False,
     settings: SetOpt = None,
     dry_run: DryRunOpt = False,
@@ -196,7 +197,7 @@ def run_study(
         _print_plan(api.plan(spec, settings=settings, workers=workers, **_renamed(overrides)), as_json)
         return
     summary = api.run_study(spec, storage=storage, data_dir=data_dir, quiet=quiet, workers=workers, artifacts=artifacts,
-                            devices=[d.strip() for d in devices.split(",")] if devices else None, settings=settings,
+                            devices=_devices(devices), settings=settings,
                             **overrides)
     if as_json:
         print_json(asdict(summary))
@@ -231,6 +232,7 @@ def benchmark(
     workers: Annotated[
         int, typer.Option("--workers", help="jobs at a time: each arm's inner search, then each re-run (where: --launcher)")
     ] = 1,
+    devices: DevicesOpt = None,
     launcher_settings: list[str] | None = None,
 ) -> None:
     """Run a benchmark: every arm tuned with the same budget, its best configuration re-run on seeds; resumable."""
@@ -244,10 +246,15 @@ def benchmark(
         return
     summary = api.benchmark(spec, storage=storage, study_name=study_name, data_dir=data_dir, seed=seed, quiet=quiet,
                               problems=problem, device=device, precision=precision, artifacts=artifacts,
-                              settings=settings, workers=workers)
+                              settings=settings, workers=workers, devices=_devices(devices))
     console.print(f"Benchmark '{summary.name}': {summary.arms} arms x {summary.problems} problem(s), "
                   f"{summary.seed_runs} seeded re-runs ({summary.seed_runs_this_run} this run, {summary.seconds:.0f} s). "
                   f"Next: harness report {summary.name}", markup=False)
+
+
+def _devices(devices: str | None) -> list[str] | None:
+    """``--devices 0,1`` as ``["0", "1"]``."""
+    return [d.strip() for d in devices.split(",")] if devices else None
 
 
 def _renamed(overrides: dict) -> dict:

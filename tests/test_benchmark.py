@@ -322,6 +322,19 @@ def test_unknown_problem_is_refused_with_a_suggestion(tmp_path):
     assert not (tmp_path / "s.db").exists()
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["--devices", "0,1"], "--devices 0,1 gives each of several --workers its own GPU; with one worker use --device cuda:N"),
+    (["--workers", "2", "--devices", "0,x"], "--devices takes GPU indices such as 0,1,2,3, got 'x'"),
+    (["--workers", "2", "--launcher", "ray", "--devices", "0,1"], "--devices places local workers; with --launcher ray"),
+])
+def test_devices_that_cannot_be_honoured_are_refused_before_anything_is_written(tmp_path, args, message):
+    (tmp_path / "s.toml").write_text(SPEC)
+    proc = harness_cli("benchmark", "s.toml", "--storage", f"sqlite:///{tmp_path / 's.db'}", *args, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "s.db").exists()
+
+
 def test_three_problems_give_friedman_and_a_critical_difference_analysis(tmp_path):
     spec = (SPEC.replace('attention = ["dot", "additive"]', 'attention = ["dot", "general", "additive"]')
             .replace('schedule = ["constant", "cosine"]', 'schedule = "cosine"')

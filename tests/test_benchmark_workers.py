@@ -52,7 +52,9 @@ def _kept_and_best(url: str) -> tuple[dict[str, float], dict[str, float]]:
 
 def test_the_seeded_re_runs_of_one_arm_run_side_by_side(tmp_path):
     """One arm, two seeds, two workers: after the inner search both re-runs run at the same time (their stored
-    intervals overlap), each once, and the arm keeps the model of its validation-best seed."""
+    intervals overlap), each once, each on the GPU of its worker slot (``--devices 3,5``: no GPU here, so only its
+    ``CUDA_VISIBLE_DEVICES`` tells, and auto trains on the CPU), and the arm keeps the model of its validation-best
+    seed."""
     spec = (SPEC.replace('attention = ["dot", "additive"]', 'attention = ["additive"]')
             .replace('schedule = ["constant", "cosine"]', 'schedule = "cosine"')
             .replace('factors = ["attention", "schedule"]', 'factors = ["attention"]')
@@ -61,7 +63,7 @@ def test_the_seeded_re_runs_of_one_arm_run_side_by_side(tmp_path):
     (tmp_path / "one.toml").write_text(spec)
     url = f"sqlite:///{tmp_path / 'one.db'}"
     proc = harness_cli("benchmark", "one.toml", "--storage", url, "--problem", "numbers-en-de", "--workers", "2",
-                       cwd=tmp_path, timeout=600)
+                       "--devices", "3,5", cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "1 arm(s) to run: their inner searches, then 2 seeded re-run(s), each a job, 2 at a time" in proc.stdout
     parent = optuna.load_study(study_name="bench", storage=url)
@@ -69,6 +71,7 @@ def test_the_seeded_re_runs_of_one_arm_run_side_by_side(tmp_path):
     assert sorted(t.user_attrs["seed_index"] for t in runs) == [0, 1]
     spans = [(t.datetime_complete.timestamp() - t.user_attrs["seconds"], t.datetime_complete.timestamp()) for t in runs]
     assert max(start for start, _ in spans) < min(end for _, end in spans), spans  # both ran at once
+    assert sorted(t.user_attrs["device"]["visible_devices"] for t in runs) == ["3", "5"]  # one slot's GPU each
     kept, best = _kept_and_best(url)
     assert kept == best == {"numbers-en-de.additive": max(t.value for t in runs)}
 

@@ -119,6 +119,7 @@ class Launcher(ABC):
         self.section = section
         self.workers = workers
         self.threads = threads
+        self.devices: list[str | None] = [None] * workers  # the GPU of each worker slot (:func:`place_on_devices`)
 
     def check(self) -> None:
         """Refuse, before anything runs, a launcher whose package is not installed.
@@ -155,7 +156,9 @@ class Launcher(ABC):
 
         ``then(job)``, called in this process when ``job`` has ended without error, returns the jobs it unlocks (a
         benchmark arm's seeded re-runs once its inner search is done); they join the end of the queue and run
-        ``at_once`` at a time with the rest. Nothing follows a job that failed.
+        ``at_once`` at a time with the rest. Nothing follows a job that failed. Each job runs in one of ``at_once``
+        worker slots and takes that slot's GPU (:meth:`place`), so on a machine with a GPU per slot no two running jobs
+        share one.
 
         Raises:
             HarnessError: a job failed (every failed job named, with where its log is; the other jobs still ran);
@@ -165,30 +168,34 @@ class Launcher(ABC):
         """
         at_once = max(1, at_once or len(jobs))
         queue = list(jobs)
-        running: list[tuple[Job, Any]] = []
+        running: list[tuple[Job, Any, int]] = []  # job, handle, worker slot
         failed: list[tuple[str, str, bool]] = []
         self.open(queue, min(at_once, len(queue)))
         try:
-            first, queue = queue[:at_once], queue[at_once:]
-            running = list(zip(first, self.start_all(first)))
+            first, queue = [self.place(job, k) for k, job in enumerate(queue[:at_once])], queue[at_once:]
+            running = [(job, handle, k) for k, (job, handle) in enumerate(zip(first, self.start_all(first)))]
+            free = list(range(len(first), at_once))  # worker slots without a job
             while running:
                 time.sleep(POLL_SECONDS)
                 poll()
-                for job, handle in [r for r in running if self.done(r[1])]:
-                    running.remove((job, handle))
+                for job, handle, slot in [r for r in running if self.done(r[1])]:
+                    running.remove((job, handle, slot))
+                    free.append(slot)
                     error = self.error(job, handle)
                     if error is not None:
                         failed.append((job.label, *error))
                     elif then is not None:
                         queue += then(job)
-                    while queue and len(running) < at_once:
-                        job = queue.pop(0)
-                        running.append((job, self.start(job)))
+                free.sort()
+                while queue and free:  # the next jobs take the free slots (and their GPUs), lowest first
+                    slot = free.pop(0)
+                    job = self.place(queue.pop(0), slot)
+                    running.append((job, self.start(job), slot))
         except KeyboardInterrupt:
-            for _, handle in running:
+            for _, handle, _ in running:
                 self.cancel(handle)
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not all(self.done(h) for _, h in running):
+            while time.monotonic() < deadline and not all(self.done(h) for _, h, _ in running):
                 time.sleep(0.5)
             raise
         finally:
@@ -197,6 +204,14 @@ class Launcher(ABC):
         if failed:
             kind = BadInputError if all(bad for _, _, bad in failed) else HarnessError
             raise kind(failures([(label, message) for label, message, _ in failed]))
+
+    def place(self, job: Job, slot: int) -> Job:
+        """``job`` as it runs in worker slot ``slot`` (``0 .. at_once - 1``): with the slot's GPU from :attr:`devices`
+        (``CUDA_VISIBLE_DEVICES``) where the job takes one and the slot has one; otherwise ``job`` unchanged."""
+        gpu = self.devices[slot % len(self.devices)] if self.devices else None
+        if gpu is None or not hasattr(job, "visible_devices"):
+            return job
+        return replace(job, visible_devices=gpu)
 
     def open(self, jobs: list[Job], at_once: int) -> None:
         """Prepare the engine for ``jobs``, ``at_once`` at a time (start a runtime, create an executor)."""
@@ -241,6 +256,23 @@ def build(section: LauncherSection, workers: int, threads: int) -> Launcher:
     launcher = LAUNCHERS.get(section.name)(section, workers, threads)
     launcher.check()
     return launcher
+
+
+def place_on_devices(launcher: Launcher, spec: Any, devices: list[str] | None) -> None:
+    """Give each worker slot of a local launcher its GPU (:func:`harness.launchers.local.worker_devices`: ``devices`` in
+    turn, by default every visible GPU when ``spec`` trains on CUDA); a job started in a slot sees only that GPU.
+
+    Raises:
+        BadInputError: ``devices`` that cannot be honoured, or ``devices`` with a launcher other than ``local`` (whose
+            engine places its workers: ``--gpus-per-worker``).
+    """
+    if launcher.name == "local":
+        from harness.launchers.local import worker_devices
+
+        launcher.devices = worker_devices(spec, launcher.workers, devices)
+    elif devices:
+        raise BadInputError(f"--devices places local workers; with --launcher {launcher.name} ask for GPUs with "
+                            "--gpus-per-worker")
 
 
 def check_storage(launcher: Launcher, storage: str) -> None:

@@ -89,14 +89,7 @@ def run_study(
     threads = resolve_threads(spec)
     launcher = launchers.build(spec.launcher, workers, threads)  # a missing package: refused before anything runs
     launchers.check_storage(launcher, url)
-    visible = [None] * workers
-    if launcher.name == "local":
-        from harness.launchers.local import worker_devices
-
-        visible = worker_devices(spec, workers, devices)  # --devices that cannot be honoured: refused first
-    elif devices:
-        raise BadInputError(f"--devices places local workers; with --launcher {launcher.name} ask for GPUs with "
-                            "--gpus-per-worker")
+    launchers.place_on_devices(launcher, spec, devices)  # --devices that cannot be honoured: refused first
     from harness.trackers import Trackers
 
     Trackers.check(spec.run.trackers)  # a tracker whose package is missing: refused before anything runs
@@ -129,8 +122,7 @@ def run_study(
                               str(plan.checkpoints.resolve()) if plan.checkpoints else None, plan.trial_weights)
     with interrupt_signals():
         if before < target and not in_process:
-            jobs = [replace(j, visible_devices=v) for j, v in zip(launcher.jobs(job), visible)]
-            launcher.run(jobs, _trial_printer(spec, storage, quiet))
+            launcher.run(launcher.jobs(job), _trial_printer(spec, storage, quiet))  # worker k in slot k: its GPU
         elif before < target:
             with StudyProgress(target, before, spec.metric, spec.budget.max_epochs) as progress:
                 optimize(study, plan, progress=None if quiet else progress, callbacks=callbacks, on_epoch=on_epoch)
