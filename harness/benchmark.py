@@ -24,7 +24,7 @@ Everything lives in the storage, and each step skips what is already there, so a
 resumes where it stopped. With ``workers > 1`` (or a launcher other than ``local``) the work is split into
 :class:`BenchmarkJob` s of the launcher, ``workers`` at a time, after this process has stored every problem's baselines
 and inner-study names: each arm's inner search is one job, and once it is done each of the arm's seeded re-runs is a job
-of its own, so the re-runs of one arm run side by side (a benchmark of 4 arms x 5 seeds keeps 8 workers busy). Jobs
+of its own, so the re-runs of one arm run side by side (4 arms x 5 seeds keep up to 20 workers busy). Jobs
 share nothing but the storage, and every re-run has its fixed seed, so the results are those of one process.
 
 The parent records the names of every arm's inner studies (``inner.<problem>``);
