@@ -403,12 +403,12 @@ class BenchmarkJob:
         problem = dict(problems(spec))[self.problem]
         problem = parse_spec({**problem.to_dict(), "budget": {**problem.to_dict()["budget"], "threads": self.threads}},
                              source="benchmark job")
-        parent = optuna.load_study(study_name=spec.name, storage=open_storage(self.storage, write=True))
-        store = open_store(self.artifacts, self.storage, create=True)
         arm = Arm(self.arm)
         if self.seed is None:
             _inner_search(spec, self.problem, problem, arm, self.storage, self.data_dir, self.artifacts, self.quiet)
             return
+        parent = optuna.load_study(study_name=spec.name, storage=open_storage(self.storage, write=True))
+        store = open_store(self.artifacts, self.storage, create=True)
         plan = _problem_plan(problem, self.data_dir, self.threads, Path(self.checkpoints), store)
         best = _inner_best(spec, self.problem, problem, arm, self.storage)
         _seed_runs(spec, self.problem, arm, plan, parent, best, [self.seed], _done(parent), self.quiet)

@@ -208,7 +208,7 @@ class Launcher(ABC):
     def place(self, job: Job, slot: int) -> Job:
         """``job`` as it runs in worker slot ``slot`` (``0 .. at_once - 1``): with the slot's GPU from :attr:`devices`
         (``CUDA_VISIBLE_DEVICES``) where the job takes one and the slot has one; otherwise ``job`` unchanged."""
-        gpu = self.devices[slot % len(self.devices)] if self.devices else None
+        gpu = self.devices[slot % len(self.devices)]
         if gpu is None or not hasattr(job, "visible_devices"):
             return job
         return replace(job, visible_devices=gpu)

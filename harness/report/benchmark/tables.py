@@ -342,9 +342,9 @@ def rank_table(data: BenchmarkData) -> pd.DataFrame | None:
 
 def missing_arms(data: BenchmarkData) -> dict[str, list[str]]:
     """``{arm: [problems without its test scores]}`` for the arms :func:`rank_table` leaves out."""
-    scores = profile_scores(data)
+    scores = profile_scores(data)  # the problems rank_table ranks over: those with any test scores
     arms = sorted({a for s in scores.values() for a in s})
-    missing = {a: [p for p in data.problems if a not in scores.get(p, {})] for a in arms}
+    missing = {a: [p for p, s in scores.items() if a not in s] for a in arms}
     return {a: problems for a, problems in missing.items() if problems}
 
 
