@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import optuna
 import pytest
@@ -72,6 +74,55 @@ def test_cancelling_the_array_leaves_no_trial_running(tmp_path):
     assert "RUNNING" not in states and "FAIL" in states
     failed = [t for t in optuna.load_study(study_name="cancel", storage=url).trials if t.state.name == "FAIL"]
     assert all(t.user_attrs["fail_reason"].startswith("interrupted") for t in failed)  # resumable from checkpoints
+
+
+@dataclass(frozen=True)
+class _SlowToStop:
+    """A job that, interrupted, takes 3 s to clean up (as a worker on a loaded machine takes to store its failed
+    trial), then leaves a file saying it did."""
+
+    folder: str
+    label: str = "slow"
+    group: str = "slow"
+
+    def __call__(self) -> None:
+        Path(self.folder, "started").touch()
+        try:
+            time.sleep(300)
+        except KeyboardInterrupt:  # SIGTERM (Terminated) as well as SIGINT
+            time.sleep(3)
+            Path(self.folder, "stopped").touch()
+            raise
+
+
+def test_a_cancelled_local_array_job_may_take_its_time_to_stop(tmp_path):
+    """Cancelling a job on submitit's local cluster lets it finish failing its trial: before, the job's controller got
+    SIGINT and SIGKILLed the job one second later, which on a loaded machine left the trial RUNNING."""
+    pytest.importorskip("submitit")
+    import cloudpickle
+
+    from harness.launchers import build
+    from harness.spec import LauncherSection
+
+    launcher = build(LauncherSection(name="slurm", cluster="local", log_dir=str(tmp_path / "logs")), 1, 1)
+    job = _SlowToStop(str(tmp_path))
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the job process need not import the tests
+    try:
+        launcher.open([job], 1)
+        handle = launcher.start(job)
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    deadline = time.time() + 120
+    while not (tmp_path / "started").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    assert (tmp_path / "started").exists(), "the job did not start"
+    launcher.cancel(handle)
+    deadline = time.time() + 60
+    while not launcher.done(handle) and time.time() < deadline:
+        time.sleep(0.2)
+    assert launcher.done(handle)
+    assert (tmp_path / "stopped").exists()
+    launcher.close()
 
 
 def test_a_benchmark_on_the_slurm_path_submits_each_re_run_once_its_inner_search_is_done(tmp_path):

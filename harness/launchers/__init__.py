@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 #: Seconds between two looks at running jobs (and at the storage for finished trials).
 POLL_SECONDS = 2.0
 
+#: Seconds an interrupted launcher waits for its cancelled jobs to end before it kills those still running.
+CANCEL_WAIT_SECONDS = 60.0
+
 
 class Job(Protocol):
     """What a launcher runs: a picklable callable with a ``label`` for messages and a ``group`` (the study or
@@ -164,7 +167,8 @@ class Launcher(ABC):
             HarnessError: a job failed (every failed job named, with where its log is; the other jobs still ran);
                 BadInputError when every one failed on bad input.
             KeyboardInterrupt: this process was interrupted; the running jobs were cancelled first (each fails its
-                running trial as ``interrupted``, so the same command resumes them) and the queued ones not started.
+                running trial as ``interrupted``, so the same command resumes them; one still running
+                :data:`CANCEL_WAIT_SECONDS` later is killed) and the queued ones not started.
         """
         at_once = max(1, at_once or len(jobs))
         queue = list(jobs)
@@ -194,9 +198,12 @@ class Launcher(ABC):
         except KeyboardInterrupt:
             for _, handle, _ in running:
                 self.cancel(handle)
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + CANCEL_WAIT_SECONDS
             while time.monotonic() < deadline and not all(self.done(h) for _, h, _ in running):
                 time.sleep(0.5)
+            for _, handle, _ in running:
+                if not self.done(handle):
+                    self.kill(handle)
             raise
         finally:
             self.close()
@@ -241,6 +248,11 @@ class Launcher(ABC):
     @abstractmethod
     def cancel(self, handle: Any) -> None:
         """Ask the job of ``handle`` to stop (SIGTERM or the engine's cancel: it fails its trial as interrupted)."""
+
+    def kill(self, handle: Any) -> None:
+        """End the job of ``handle``, still running :data:`CANCEL_WAIT_SECONDS` after :meth:`cancel` (default: cancel
+        it again); a trial it leaves RUNNING goes to the heartbeat."""
+        self.cancel(handle)
 
 
 def build(section: LauncherSection, workers: int, threads: int) -> Launcher:

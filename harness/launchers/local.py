@@ -87,6 +87,11 @@ class LocalLauncher(Launcher):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(handle.pid, signal.SIGTERM)
 
+    def kill(self, handle) -> None:
+        """SIGKILL (``multiprocessing.Process.kill``)."""
+        if handle.is_alive():
+            handle.kill()
+
 
 def worker_devices(spec: StudySpec, workers: int, devices: list[str] | None) -> list[str | None]:
     """The GPU each worker sees (its ``CUDA_VISIBLE_DEVICES``), ``None`` for none: ``devices`` in turn (worker k gets

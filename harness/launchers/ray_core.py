@@ -88,3 +88,9 @@ class RayLauncher(Launcher):
         import ray
 
         ray.cancel(handle)  # a KeyboardInterrupt in the task: its running trial is failed as interrupted
+
+    def kill(self, handle) -> None:
+        """``ray.cancel(force=True)``: the task's worker process is killed."""
+        import ray
+
+        ray.cancel(handle, force=True)

@@ -11,14 +11,17 @@ same code path with submitit's local executor, as processes of this machine: tha
 
 While the array runs, the submitting process prints finished trials from the storage (``harness studies`` shows the
 same from anywhere). Interrupting it (Ctrl+C) cancels the array; a cancelled worker receives SIGTERM (``scancel``;
-SIGINT from the local executor) and fails its running trial as ``interrupted``, so no trial stays RUNNING and the
-same command resumes it from its checkpoint. A worker killed without a word (SIGKILL after Slurm's ``KillWait``, a
-lost node) leaves its trial to the heartbeat: failed and re-queued one grace period later.
+on the local cluster, through submitit's job controller, which forwards it and waits for the job to end) and fails
+its running trial as ``interrupted``, so no trial stays RUNNING and the same command resumes it from its checkpoint.
+A job that has not ended one minute later is killed (:meth:`SlurmLauncher.kill`). A worker killed without a word
+(SIGKILL after Slurm's ``KillWait``, a lost node) leaves its trial to the heartbeat: failed and re-queued one grace
+period later.
 """
 
 from __future__ import annotations
 
 import shutil
+import signal
 from pathlib import Path
 from typing import ClassVar
 
@@ -30,7 +33,14 @@ LOCAL_TIMEOUT_MIN = 7 * 24 * 60
 
 
 def _run(job: Job) -> None:
-    """What each array job runs (a module-level function: submitit pickles it by reference)."""
+    """What each array job runs (a module-level function: submitit pickles it by reference).
+
+    SIGTERM, which submitit's job environment ignores (it only logs it), raises
+    :class:`~harness.study.objective.Terminated` from here on, as it does inside a study: a job cancelled before its
+    first trial stops instead of going on to take one."""
+    from harness.study.objective import raise_terminated
+
+    signal.signal(signal.SIGTERM, raise_terminated)
     job()
 
 
@@ -108,4 +118,16 @@ class SlurmLauncher(Launcher):
         return None
 
     def cancel(self, handle) -> None:
+        """SIGTERM to the job: ``scancel`` on Slurm; on the local cluster, to the job's controller process, which
+        forwards it to the job and waits for it to end. (submitit's ``LocalJob.cancel`` sends the controller SIGINT,
+        and the controller then SIGKILLs the job one second later: on a loaded machine, before it has stored its
+        failed trial.)"""
+        process = getattr(handle, "_process", None)  # submitit.local.LocalJob's controller (a subprocess.Popen)
+        if process is None:
+            handle.cancel(check=False)
+        elif process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+
+    def kill(self, handle) -> None:
+        """submitit's cancel: ``scancel`` again on Slurm; on the local cluster SIGINT, then SIGKILL one second later."""
         handle.cancel(check=False)

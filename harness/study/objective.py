@@ -19,6 +19,11 @@ class Terminated(KeyboardInterrupt):
     """The process received SIGTERM; handled like Ctrl+C (the trial is failed, the run stops)."""
 
 
+def raise_terminated(signum, frame) -> None:  # noqa: ANN001 - signal's signature
+    """A SIGTERM handler: raises :class:`Terminated`."""
+    raise Terminated()
+
+
 class TrialError(Exception):
     """A trial raised; the trial is failed with the error stored and the study goes on."""
 

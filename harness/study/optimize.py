@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
-from harness.study.objective import Terminated, TrialError, make_objective
+from harness.study.objective import TrialError, make_objective, raise_terminated
 from harness.study.opening import finished_count
 
 if TYPE_CHECKING:
@@ -107,12 +107,9 @@ def interrupt_signals():
     130 / 143); the same command resumes it. A study that must outlive its terminal's Ctrl+C runs in a session of
     its own (``setsid harness run-study ...``).
     """
-    def terminated(signum, frame):  # noqa: ANN001 - signal's signature
-        raise Terminated()
-
     try:
         previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
-                    signal.SIGTERM: signal.signal(signal.SIGTERM, terminated)}
+                    signal.SIGTERM: signal.signal(signal.SIGTERM, raise_terminated)}
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
