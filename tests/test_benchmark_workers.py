@@ -6,10 +6,15 @@ the concurrent jobs wrote their re-runs)."""
 from __future__ import annotations
 
 import optuna
+import pytest
 
 from harness.storage import study_system_attrs
 from tests.conftest import harness_cli, harness_clis
 from tests.test_benchmark import ARMS, SPEC
+
+# Each test runs whole benchmarks in subprocesses that may take up to 600 s: the suite's 300 s per test would end one
+# on a busy machine (seen: three benchmark processes beside two training jobs on 2 cores) before its own time limit.
+pytestmark = pytest.mark.timeout(900)
 
 
 def _runs(url: str) -> dict[tuple[str, str, int], tuple[float, dict]]:
