@@ -217,6 +217,31 @@ def test_ranks_across_problems_leave_out_an_arm_missing_on_a_problem(bench):
     assert T.missing_arms(data) == {gone: ["numbers-small"]}
     assert f"Left out: {gone} (no test scores on numbers-small)." in M.across_problems(data, {})
     assert T.missing_arms(full) == {} and len(T.rank_table(full)) == len(full.arms)
+    alone = sorted(full.arms)[1]  # the only arm with re-runs on numbers-small: nothing to rank it against
+    section = M.across_problems(_without(full, lambda r: r.problem != "numbers-small" or r.arm == alone), {})
+    assert "nothing to rank yet" in section and "| arm " not in section and f"{alone} (" not in section
+
+
+def test_inner_importances_count_the_factors_over_every_inner_trial(bench):
+    """The arms' factor levels are parameters of the pooled inner trials (each arm fixes them, so no inner study
+    holds them as parameters), every complete inner trial is used, and a parameter only some arms search is named
+    as left out, never silently dropping the trials that lack it."""
+    import optuna
+
+    from harness.report.benchmark import load_benchmark
+    from harness.report.benchmark import tables as T
+
+    full = load_benchmark("bench", bench["url"], optuna.load_study(study_name="bench", storage=bench["url"]))
+    for problem in full.problems:
+        imp = T.inner_importances(full, problem)
+        pairs = full.inner_frozen[problem]
+        assert imp.trials == len(pairs) and imp.total >= len(pairs) > 0
+        names = {n for n, _ in imp.scores}
+        assert set(full.factors) <= names, (problem, imp)
+        searched = {k for _, t in pairs for k in t.params}
+        shared = {k for k in searched if all(k in t.params for _, t in pairs)}
+        assert names <= set(full.factors) | shared and imp.left_out == sorted(searched - shared)
+        assert abs(sum(score for _, score in imp.scores) - 1.0) < 1e-6
 
 
 def test_significance_note_says_when_nothing_is_testable_yet(bench):

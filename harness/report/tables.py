@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.report.load import FAMILY, STATE_ORDER, StudyData, TrialRecord
@@ -360,6 +360,7 @@ class Importances:
         note: A sentence explaining why there are no scores, else ``None``.
         evaluator: ``"fANOVA"`` or ``"PED-ANOVA"`` (see :data:`MAX_TRIALS_FOR_FANOVA`).
         total: Trials of the study in every state, of which :attr:`trials` were used (``None``: unknown).
+        left_out: Parameters some of the trials have but not all, so not evaluated.
     """
 
     title: str
@@ -368,6 +369,7 @@ class Importances:
     note: str | None = None
     evaluator: str = "fANOVA"
     total: int | None = None
+    left_out: list[str] = field(default_factory=list)
 
     @property
     def used(self) -> str:

@@ -56,7 +56,8 @@ class BenchmarkData:
     problems: list[str]
     runs: list[SeedRun]
     inner: dict[tuple[str, str], list[list[TrialRecord]]] = field(default_factory=dict)  # (problem, arm) -> repeats
-    inner_frozen: dict[str, list[Any]] = field(default_factory=dict)  # problem -> complete inner trials
+    # problem -> (the arm's factor levels, one of its complete inner trials)
+    inner_frozen: dict[str, list[tuple[dict[str, Any], Any]]] = field(default_factory=dict)
     inner_total: dict[str, int] = field(default_factory=dict)  # problem -> inner trials in every state
 
     @property
@@ -121,7 +122,8 @@ def load_benchmark(name: str, storage: str | None, study: Any) -> BenchmarkData:
                 if inner_name in existing:
                     trials = optuna.load_study(study_name=inner_name, storage=rdb).get_trials(deepcopy=False)
                     found.append([_record(t) for t in trials])
-                    frozen += [t for t in trials if t.state.name == "COMPLETE" and t.value is not None]
+                    frozen += [(arm_values[label], t) for t in trials
+                               if t.state.name == "COMPLETE" and t.value is not None]
                     total += len(trials)
             data.inner[(problem, label)] = found
         data.inner_frozen[problem] = frozen

@@ -96,21 +96,33 @@ def problem_section(data: BenchmarkData, problem: str, images: dict[str, str]) -
         import pandas as pd
 
         frame = pd.DataFrame([[n, f"{s:.3f}"] for n, s in imp.scores], columns=["parameter", "importance"])
-        block.append(f"{title}\n\nOver the complete inner trials of every arm.\n\n" + md_table(frame))
+        block.append(f"{title}\n\nOver the complete inner trials of every arm; the arm's factors ({', '.join(data.factors)}) "
+                     f"count as parameters.{_left_out(imp)}\n\n" + md_table(frame))
     else:
-        block.append(f"{title}\n\n{imp.note}")
+        block.append(f"{title}\n\n{imp.note}{_left_out(imp)}")
     return "\n\n".join(block)
+
+
+def _left_out(imp) -> str:
+    names = imp.left_out
+    if not names:
+        return ""
+    return (f" Left out, as only some arms search {'them' if len(names) > 1 else 'it'}: "
+            f"{', '.join(f'`{n}`' for n in names)}.")
 
 
 def across_problems(data: BenchmarkData, images: dict[str, str]) -> str | None:
     ranks = T.rank_table(data)
     if ranks is None:
         return None
+    missing = T.missing_arms(data)
+    left = "; ".join(f"{arm} (no test scores on {', '.join(problems)})" for arm, problems in missing.items())
+    if len(ranks) < 2:
+        return "\n\n".join(["## Across problems", f"Fewer than 2 arms have test scores on every problem, so there is "
+                             f"nothing to rank yet. Left out: {left}."])
     out = ["## Across problems", "Average rank of each arm (1 = best) over the problems, by its mean test score on each.",
            md_table(ranks)]
-    missing = T.missing_arms(data)
     if missing:
-        left = "; ".join(f"{arm} (no test scores on {', '.join(problems)})" for arm, problems in missing.items())
         out.append(f"Ranked among the arms with test scores on every problem only. Left out: {left}.")
     friedman = T.friedman(data)
     if friedman is not None:

@@ -355,30 +355,39 @@ def friedman(data: BenchmarkData) -> stats.FriedmanResult | None:
 
 
 def inner_importances(data: BenchmarkData, problem: str):
-    """Importances (fANOVA; PED-ANOVA above 200 trials) over every complete inner trial of the problem
-    (factors included), pooled in an in-memory study whose distributions are widened to hold every arm's
-    values; the result says how many trials it used out of how many."""
+    """Importances (fANOVA; PED-ANOVA above 200 trials) over every complete inner trial of the problem, pooled in an
+    in-memory study: the arm's factor levels are categorical parameters beside the searched ones, whose distributions
+    are widened to hold every arm's values. A parameter that only some arms search (``warmup_fraction`` of the warmup
+    arms) is left out, since fANOVA needs one space shared by every trial; ``left_out`` names it. The result says how
+    many trials it used out of how many."""
     import optuna
 
     from harness.report.tables import Importances, _importances
 
-    trials = data.inner_frozen.get(problem) or []
-    total = data.inner_total.get(problem, len(trials))
-    if not trials:
+    pairs = data.inner_frozen.get(problem) or []
+    total = data.inner_total.get(problem, len(pairs))
+    if not pairs:
         return Importances("inner trials of every arm", 0, [], "No complete inner trial.", total=total)
-    dists: dict[str, Any] = {}
-    for t in trials:
+    levels = {f: list(dict.fromkeys(_level(arm.get(f)) for arm, _ in pairs)) for f in data.factors}
+    dists: dict[str, Any] = {f: optuna.distributions.CategoricalDistribution(v) for f, v in levels.items() if len(v) > 1}
+    params = []
+    for arm, t in pairs:
+        params.append({**{f: _level(arm.get(f)) for f in dists}, **t.params})
         for k, d in t.distributions.items():
             dists[k] = _widen(dists.get(k), d)
-    rebuilt = []
-    for t in trials:
-        if all(k in t.params for k in dists):
-            rebuilt.append(optuna.trial.create_trial(params=t.params, distributions={k: dists[k] for k in t.params},
-                                                     value=t.value))
+    shared = [k for k in dists if all(k in p for p in params)]
+    rebuilt = [optuna.trial.create_trial(params={k: p[k] for k in shared}, distributions={k: dists[k] for k in shared},
+                                         value=t.value) for p, (_, t) in zip(params, pairs)]
     holder = type("Holder", (), {"direction": data.direction})()
     result = _importances(holder, "inner trials of every arm", rebuilt)
     result.total = total
+    result.left_out = sorted(k for k in dists if k not in shared)
     return result
+
+
+def _level(value: Any) -> Any:
+    """A factor level as an Optuna categorical choice (``None``, bool, int, float or str)."""
+    return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
 
 
 def _widen(old, new):
