@@ -404,18 +404,19 @@ def _importances(data: StudyData, title: str, trials: list[Any]) -> Importances:
 
     import optuna
 
+    common = [n for n in trials[0].params if all(n in t.params for t in trials)] if trials else []
+    left_out = sorted({n for t in trials for n in t.params} - set(common))
     if len(trials) < MIN_TRIALS_FOR_IMPORTANCES:
         return Importances(title, len(trials), [],
                            f"Too few complete trials ({len(trials)}) to estimate importances; fANOVA fits a random "
-                           f"forest to them and needs at least {MIN_TRIALS_FOR_IMPORTANCES}.")
-    common = [n for n in trials[0].params if all(n in t.params for t in trials)]
+                           f"forest to them and needs at least {MIN_TRIALS_FOR_IMPORTANCES}.", left_out=left_out)
     varied = sorted(n for n in common if len({repr(t.params[n]) for t in trials}) > 1)
     if not varied:
         return Importances(title, len(trials), [], "No parameter present in every one of these trials takes more "
-                                                   "than one value, so there is nothing to rank.")
+                                                   "than one value, so there is nothing to rank.", left_out=left_out)
     if len({t.value for t in trials}) < 2:
         return Importances(title, len(trials), [], "All these trials have the same objective value, so no "
-                                                   "parameter explains any variance.")
+                                                   "parameter explains any variance.", left_out=left_out)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction=data.direction)
     # only what the evaluators read: copying 10,000 trials with their curves would take seconds
@@ -431,9 +432,9 @@ def _importances(data: StudyData, title: str, trials: list[Any]) -> Importances:
             scores = optuna.importance.get_param_importances(study, evaluator=evaluator, params=varied, normalize=True)
     except (ValueError, RuntimeError) as exc:
         return Importances(title, len(trials), [], f"Importances could not be estimated: {str(exc).strip().splitlines()[0]}",
-                           name)
+                           name, left_out=left_out)
     ordered = sorted(((param, float(score)) for param, score in scores.items()), key=lambda p: (-round(p[1], 12), p[0]))
-    return Importances(title, len(trials), ordered, evaluator=name)
+    return Importances(title, len(trials), ordered, evaluator=name, left_out=left_out)
 
 
 def importance_table(sets: list[Importances]) -> pd.DataFrame | None:

@@ -118,8 +118,8 @@ def across_problems(data: BenchmarkData, images: dict[str, str]) -> str | None:
     missing = T.missing_arms(data)
     left = "; ".join(f"{arm} (no test scores on {', '.join(problems)})" for arm, problems in missing.items())
     if len(ranks) < 2:
-        return "\n\n".join(["## Across problems", f"Fewer than 2 arms have test scores on every problem, so there is "
-                             f"nothing to rank yet. Left out: {left}."])
+        return "## Across problems\n\nFewer than 2 arms have test scores on every problem, so there is nothing to rank " \
+               "yet." + (f" Left out: {left}." if missing else "")
     out = ["## Across problems", "Average rank of each arm (1 = best) over the problems, by its mean test score on each.",
            md_table(ranks)]
     if missing:

@@ -360,6 +360,8 @@ def inner_importances(data: BenchmarkData, problem: str):
     are widened to hold every arm's values. A parameter that only some arms search (``warmup_fraction`` of the warmup
     arms) is left out, since fANOVA needs one space shared by every trial; ``left_out`` names it. The result says how
     many trials it used out of how many."""
+    import dataclasses
+
     import optuna
 
     from harness.report.tables import Importances, _importances
@@ -369,20 +371,17 @@ def inner_importances(data: BenchmarkData, problem: str):
     if not pairs:
         return Importances("inner trials of every arm", 0, [], "No complete inner trial.", total=total)
     levels = {f: list(dict.fromkeys(_level(arm.get(f)) for arm, _ in pairs)) for f in data.factors}
-    dists: dict[str, Any] = {f: optuna.distributions.CategoricalDistribution(v) for f, v in levels.items() if len(v) > 1}
-    params = []
-    for arm, t in pairs:
-        params.append({**{f: _level(arm.get(f)) for f in dists}, **t.params})
+    dists: dict[str, Any] = {f: optuna.distributions.CategoricalDistribution(v) for f, v in levels.items()}
+    for _, t in pairs:
         for k, d in t.distributions.items():
             dists[k] = _widen(dists.get(k), d)
-    shared = [k for k in dists if all(k in p for p in params)]
-    rebuilt = [optuna.trial.create_trial(params={k: p[k] for k in shared}, distributions={k: dists[k] for k in shared},
-                                         value=t.value) for p, (_, t) in zip(params, pairs)]
+    rebuilt = []
+    for arm, t in pairs:
+        params = {**{f: _level(arm.get(f)) for f in data.factors}, **t.params}
+        rebuilt.append(optuna.trial.create_trial(params=params, distributions={k: dists[k] for k in params},
+                                                 value=t.value))
     holder = type("Holder", (), {"direction": data.direction})()
-    result = _importances(holder, "inner trials of every arm", rebuilt)
-    result.total = total
-    result.left_out = sorted(k for k in dists if k not in shared)
-    return result
+    return dataclasses.replace(_importances(holder, "inner trials of every arm", rebuilt), total=total)
 
 
 def _level(value: Any) -> Any:
