@@ -478,13 +478,15 @@ def _seed_run(parent, plan: Plan, name: str, arm: Arm, inner: InnerBest, k: int)
     """Retrain ``inner``'s configuration with seed ``k``, keep the checkpoint of its best validation epoch, evaluate
     it once on test (:func:`harness.study.retrain_and_test`, the step that tests a study's best trial), and store the
     run as a parent trial: validation value (the trial's value), validation and test metrics, test outputs (output
-    ``test`` of the trial). A run that raises or ends without a finite validation value is a failed trial with its
-    reason (``fail_reason``); rerunning the benchmark retries it. The arm's best seed so far (on validation) is kept in
+    ``test`` of the trial), and the git commit it ran (``git_commit``: a benchmark resumed later may run on other
+    code). A run that raises or ends without a finite validation value is a failed trial with its reason
+    (``fail_reason``); rerunning the benchmark retries it. The arm's best seed so far (on validation) is kept in
     ``plan.store`` as ``<problem>.<arm slug>`` (:mod:`harness.artifacts`); its checkpoint
     (``<benchmark>.<problem>.<arm slug>.seed-<k>.pt``) lets a re-run killed part-way resume from its last epoch
     (:mod:`harness.resume`)."""
     from optuna.trial import TrialState
 
+    from harness.environment import git_commit
     from harness.storage import PendingTrial, put_output
     from harness.study.evaluate import Untested, retrain_and_test
 
@@ -493,7 +495,7 @@ def _seed_run(parent, plan: Plan, name: str, arm: Arm, inner: InnerBest, k: int)
     start = time.perf_counter()
     attrs: dict[str, Any] = {"problem": name, "arm": arm.values, "arm_label": arm.label, "arm_slug": arm.slug,
                              "seed_index": k, "seed": seed, "config": config, "inner_trial": inner.trial.number,
-                             "inner_study": inner.study, "threads": plan.threads}
+                             "inner_study": inner.study, "threads": plan.threads, "git_commit": git_commit()}
     tested, fit = None, None
     try:  # the parent trial is created only afterwards, so a killed process leaves no running trial behind
         tested = retrain_and_test(plan, config, seed=seed, checkpoint=plan.checkpoint(f"{name}.{arm.slug}.seed-{k}"),

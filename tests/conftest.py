@@ -140,6 +140,23 @@ def write_tiny_spec(folder: Path, name: str = "tiny", n_trials: int = 3) -> Path
     return path
 
 
+def git_commit(folder: Path, message: str, *paths: str) -> str:
+    """Commit ``paths`` (relative to ``folder``) to ``folder``'s git repository, created on first use, with a fixed
+    test identity; returns the new commit's hash, which :func:`harness.environment.git_commit` records for runs started
+    there (the files it does not track, such as the database, leave it clean)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-c", "user.name=harness tests", "-c", "user.email=tests@harness.invalid", *args],
+                              cwd=folder, capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+
+    if not (folder / ".git").exists():
+        git("init", "--quiet")
+    git("add", "--", *paths)
+    git("commit", "--quiet", "-m", message)
+    return git("rev-parse", "HEAD")
+
+
 def harness_env(env: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a ``python -m harness`` subprocess: this checkout importable, no ``HARNESS_STORAGE``
     from the caller's shell, plus ``env``."""

@@ -18,7 +18,7 @@ import pytest
 
 from harness.report.benchmark.tables import fmt
 from harness.storage import get_series
-from tests.conftest import harness_cli, harness_env
+from tests.conftest import git_commit, harness_cli, harness_env
 
 SPEC = """\
 [study]
@@ -67,9 +67,11 @@ PROBLEMS = ["numbers-en-de", "numbers-small"]
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory):
-    """The benchmark interrupted by SIGKILL after its first seeded re-run, then resumed to the end."""
+    """The benchmark interrupted by SIGKILL after its first seeded re-run, then resumed to the end on a later commit
+    of the checkout it runs in (as a benchmark resumed in another session may be)."""
     folder = tmp_path_factory.mktemp("bench")
     (folder / "bench.toml").write_text(SPEC)
+    first = git_commit(folder, "the benchmark's spec", "bench.toml")
     url = f"sqlite:///{folder / 'b.db'}"
     env = harness_env()
     proc = subprocess.Popen([sys.executable, "-m", "harness", "benchmark", "bench.toml", "--storage", url, "--quiet"],
@@ -88,9 +90,12 @@ def bench(tmp_path_factory):
     proc.wait(timeout=60)
     if killed_after is not None:  # another re-run may have finished between the count and the kill
         killed_after = sum(t.state.name == "COMPLETE" for t in optuna.load_study(study_name="bench", storage=url).trials)
+    (folder / "NOTES").write_text("resumed on a later commit\n")
+    second = git_commit(folder, "a later commit", "NOTES")
     resumed = harness_cli("benchmark", "bench.toml", "--storage", url, cwd=folder)
     assert resumed.returncode == 0, resumed.stderr
-    return {"folder": folder, "url": url, "killed_after": killed_after, "stdout": resumed.stdout}
+    return {"folder": folder, "url": url, "killed_after": killed_after, "stdout": resumed.stdout,
+            "commits": (first, second)}
 
 
 def test_every_arm_gets_the_same_inner_budget(bench):
@@ -120,6 +125,22 @@ def test_resume_after_a_kill_completes_each_seed_once(bench):
         assert t.value == t.user_attrs["valid"]["chrf"]  # the kept checkpoint's validation value
         assert t.user_attrs["seed"] == 1000 + t.user_attrs["seed_index"]
         assert [r["epoch"] for r in get_series(t.user_attrs, "history")] == [1, 2]
+
+
+def test_each_re_run_records_the_commit_it_ran_and_the_report_names_both(bench, tmp_path):
+    assert bench["killed_after"] is not None, "the benchmark finished before it could be interrupted"
+    first, second = bench["commits"]
+    before = bench["killed_after"]
+    parent = optuna.load_study(study_name="bench", storage=bench["url"])
+    runs = sorted((t for t in parent.trials if t.state.name == "COMPLETE"), key=lambda t: t.number)
+    assert [t.user_attrs["git_commit"] for t in runs] == [first] * before + [second] * (len(runs) - before)
+    inner = optuna.load_study(study_name=f"bench.{PROBLEMS[0]}.{ARMS[0]}", storage=bench["url"])
+    assert {t.user_attrs["git_commit"] for t in inner.trials} <= {first, second}
+    proc = harness_cli("report", "bench", "--storage", bench["url"], "--out", str(tmp_path / "bench.md"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "bench.md").read_text()
+    assert "Environment when the benchmark was created: " in text and f"git commit {first};" in text
+    assert f"The seeded re-runs ran at git commits {first} ({before}), {second} ({len(runs) - before})." in text
 
 
 def test_each_arm_keeps_the_model_of_its_validation_best_seed(bench):

@@ -59,6 +59,8 @@ class TrialRecord:
     """The trial this one retries (re-queued after an interruption or a dead worker), if any."""
     last_value: float | None = None
     """The last reported validation value (at ``last_epoch``), whatever the state."""
+    git_commit: str | None = None
+    """The git commit the trial ran (``None``: not in a git checkout, or stored before trials recorded it)."""
 
 
 @dataclass
@@ -240,6 +242,7 @@ def _record(trial: optuna.trial.FrozenTrial) -> TrialRecord:
         fail_reason=attrs.get("fail_reason") if state == "fail" else None,  # a retry inherits its predecessor's
         retry_of=(trial.system_attrs.get("retry_history") or [None])[-1],
         last_value=None if last_epoch is None else float(trial.intermediate_values[last_epoch]),
+        git_commit=attrs.get("git_commit"),
     )
 
 

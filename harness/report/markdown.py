@@ -269,6 +269,7 @@ def _reproducibility(data: StudyData) -> str:
     if env:
         import pandas as pd
 
+        out.append("Recorded when the study was created.")
         rows = []
         for key, value in env.items():
             if key == "packages" and isinstance(value, dict):
@@ -278,6 +279,9 @@ def _reproducibility(data: StudyData) -> str:
         out.append(md_table(pd.DataFrame(rows, columns=["item", "value"])))
     else:
         out.append("No environment is stored.")
+    commits = T.commits_line("trials", [t.git_commit for t in data.trials if t.state in ("complete", "pruned", "fail")])
+    if commits:
+        out.append(commits)
     spec = data.attrs.get("spec")
     spec_path = f"studies/{data.name}.toml"
     out.append("### Spec")

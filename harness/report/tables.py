@@ -182,6 +182,36 @@ def threads_line(data: StudyData) -> str:
     return ", ".join(str(c) for c in counts) + (" (differs between runs)" if len(counts) > 1 else "")
 
 
+def commits_line(what: str, commits: list[str | None]) -> str:
+    """Which git commits the stored runs ran, with how many each, in the order they were stored.
+
+    Args:
+        what: What the runs are, plural ("trials", "seeded re-runs").
+        commits: Each run's recorded commit (``None``: not recorded; runs stored before they recorded it, or run
+            outside a git checkout).
+
+    Returns:
+        ``"All 3 trials ran at git commit <hash>."`` or ``"The trials ran at git commits <a> (2), <b> (1)."``, with
+        ``" 4 of the 7 trials have no recorded commit ..."`` appended when some lack one; ``""`` when none has one.
+    """
+    counts: dict[str, int] = {}
+    for commit in commits:
+        if commit:
+            counts[commit] = counts.get(commit, 0) + 1
+    if not counts:
+        return ""
+    missing = len(commits) - sum(counts.values())
+    if len(counts) == 1:
+        (commit, n), = counts.items()
+        text = f"{'All ' if n > 1 and not missing else ''}{n} {what if n != 1 else what[:-1]} ran at git commit {commit}."
+    else:
+        text = f"The {what} ran at git commits " + ", ".join(f"{c} ({n})" for c, n in counts.items()) + "."
+    if missing:
+        text += (f" {missing} of the {len(commits)} {what} {'has' if missing == 1 else 'have'} no recorded commit "
+                 "(stored before it was recorded, or run outside a git checkout).")
+    return text
+
+
 # -- best trial ----------------------------------------------------------------------------------
 def config_table(trial: TrialRecord) -> pd.DataFrame:
     """The trial's full configuration (stored order, floats in full), columns ``parameter`` and ``value``."""

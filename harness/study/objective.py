@@ -39,7 +39,8 @@ def make_objective(plan: Plan, progress: Any = None, worker: int = 0, on_epoch: 
     a retry trains with the seed of the trial it retries. With ``plan.trial_weights`` the best complete trial of each
     model family keeps its best-epoch weights for the test evaluation (:mod:`harness.study.weights`).
 
-    Stored on each trial: ``config``, ``seed``, ``threads``, ``worker``, ``device``, ``param_count``, ``history``
+    Stored on each trial: ``config``, ``seed``, ``threads``, ``worker``, ``device``, ``git_commit`` (the code it ran,
+    :func:`harness.environment.git_commit`: a study resumed later may run on other code), ``param_count``, ``history``
     (per-epoch metrics), ``lr_per_step``, ``best_epoch``, ``seconds``, ``pruned_reason`` when pruned and
     ``fail_reason`` when failed.
 
@@ -48,10 +49,12 @@ def make_objective(plan: Plan, progress: Any = None, worker: int = 0, on_epoch: 
     """
     import optuna
 
+    from harness.environment import git_commit
     from harness.training import fit, seeded_model
 
     spec, task, data = plan.spec, plan.task, plan.data
     where = plan.placement.describe()
+    commit = git_commit()
 
     def objective(trial: optuna.Trial) -> float:
         start = time.perf_counter()
@@ -60,7 +63,7 @@ def make_objective(plan: Plan, progress: Any = None, worker: int = 0, on_epoch: 
             first = first_number(trial)  # the trial that first ran this configuration (itself unless a retry)
             seed = spec.study.seed + first
             for key, value in {"config": config, "seed": seed, "threads": plan.threads, "worker": worker,
-                               "device": where}.items():
+                               "device": where, "git_commit": commit}.items():
                 trial.set_user_attr(key, value)
             if progress is not None:
                 progress.trial_started(trial.number, config)

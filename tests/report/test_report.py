@@ -24,7 +24,7 @@ from harness.errors import StorageError
 from harness.report import write_report
 from harness.report.markdown import to_toml
 from harness.storage import get_series, open_storage
-from tests.conftest import write_tiny_spec
+from tests.conftest import git_commit, write_tiny_spec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STUDY = "reptest"
@@ -42,12 +42,13 @@ def storage(tmp_path_factory) -> dict:
     spec = write_tiny_spec(folder, STUDY, n_trials=6)
     spec.write_text(spec.read_text().replace("seed = 0\n", 'seed = 0\ndescription = "A tiny study for the report tests"\n', 1)
                     + '\n[pruner]\nname = "none"\n')
+    commit = git_commit(folder, "the report tests' spec", spec.name)  # a checkout: each trial records the commit
     db = folder / "h.db"
     url = f"sqlite:///{db}"
     proc = subprocess.run([sys.executable, "-m", "harness", "run-study", spec.name, "--storage", url, "--quiet"],
                           cwd=folder, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr
-    return {"folder": folder, "url": url, "db": db}
+    return {"folder": folder, "url": url, "db": db, "commit": commit}
 
 
 @pytest.fixture(scope="session")
@@ -195,6 +196,25 @@ def test_spec_block_round_trips_to_the_stored_spec(report, study):
     commands = section(report["text"], "### Commands")
     assert f"harness run-study studies/{STUDY}.toml --storage sqlite:///" in commands
     assert f"harness report {STUDY} --storage" in commands
+
+
+def test_each_trial_records_the_commit_it_ran_and_the_report_names_it(report, study, storage):
+    assert len(storage["commit"]) == 40
+    assert [t.user_attrs["git_commit"] for t in study.trials] == [storage["commit"]] * len(study.trials)
+    environment = section(report["text"], "### Environment")
+    assert environment.startswith("\nRecorded when the study was created.")
+    assert f"All {len(study.trials)} trials ran at git commit {storage['commit']}." in environment
+
+
+def test_commits_line_counts_each_commit_and_the_runs_without_one():
+    from harness.report.tables import commits_line
+
+    assert commits_line("trials", [None, None]) == ""
+    assert commits_line("trials", ["a1"]) == "1 trial ran at git commit a1."
+    assert commits_line("seeded re-runs", ["b2", "a1", "b2"]) == "The seeded re-runs ran at git commits b2 (2), a1 (1)."
+    assert commits_line("trials", ["a1", None, "a1"]) == ("2 trials ran at git commit a1. 1 of the 3 trials has no "
+                                                          "recorded commit (stored before it was recorded, or run "
+                                                          "outside a git checkout).")
 
 
 def test_to_toml_round_trips_tables_arrays_and_inline_tables():

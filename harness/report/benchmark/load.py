@@ -26,6 +26,7 @@ class SeedRun:
         seed: The seed index ``k`` (the run's seed is study seed + 1000 + k, shared by every arm).
         valid: The validation objective of the kept checkpoint (the trial's value).
         test: Test metrics (``{}`` for a failed run).
+        git_commit: The git commit the run ran (``None``: not in a git checkout, or stored before runs recorded it).
     """
 
     problem: str
@@ -39,6 +40,7 @@ class SeedRun:
     seconds: float
     family: str | None = None
     reason: str | None = None
+    git_commit: str | None = None
 
 
 @dataclass
@@ -107,7 +109,7 @@ def load_benchmark(name: str, storage: str | None, study: Any) -> BenchmarkData:
         runs.append(SeedRun(a["problem"], a["arm_label"], a["arm"], a["seed_index"], "complete" if complete else "fail",
                             t.value if complete else None, a.get("test") or {}, list(get_series(a, "history") or []),
                             float(a.get("seconds") or 0.0), (a.get("config") or {}).get("model"),
-                            None if complete else a.get("fail_reason", "unknown error")))
+                            None if complete else a.get("fail_reason", "unknown error"), a.get("git_commit")))
     data = BenchmarkData(name, display_url(storage_url(storage)), attrs, attrs.get("metric", "?"),
                          attrs.get("direction", "maximize"), factors, list(arm_values), arm_values,
                          list(attrs.get("problems") or []), runs)
