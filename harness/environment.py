@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
@@ -31,8 +32,15 @@ def cpu_model() -> str:
 
 
 def git_commit(path: Path | None = None) -> str | None:
-    """The commit checked out at ``path`` (default: the working directory), ``+dirty`` if modified."""
-    cwd = path or Path.cwd()
+    """The commit checked out at ``path`` (default: the working directory), ``+dirty`` if modified; ``None`` outside
+    a git checkout. Asked once per folder and process (two ``git`` subprocesses): the code a process runs is what it
+    imported, whatever the checkout becomes later, and the study's environment, each worker's objective and each
+    seeded re-run of a benchmark all record it."""
+    return _git_commit((path or Path.cwd()).resolve())
+
+
+@functools.cache
+def _git_commit(cwd: Path) -> str | None:
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)
         if commit.returncode != 0:

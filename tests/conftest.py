@@ -140,7 +140,7 @@ def write_tiny_spec(folder: Path, name: str = "tiny", n_trials: int = 3) -> Path
     return path
 
 
-def git_commit(folder: Path, message: str, *paths: str) -> str:
+def commit_to_git(folder: Path, message: str, *paths: str) -> str:
     """Commit ``paths`` (relative to ``folder``) to ``folder``'s git repository, created on first use, with a fixed
     test identity; returns the new commit's hash, which :func:`harness.environment.git_commit` records for runs started
     there (the files it does not track, such as the database, leave it clean)."""

@@ -18,7 +18,7 @@ import pytest
 
 from harness.report.benchmark.tables import fmt
 from harness.storage import get_series
-from tests.conftest import git_commit, harness_cli, harness_env
+from tests.conftest import commit_to_git, harness_cli, harness_env
 
 SPEC = """\
 [study]
@@ -71,7 +71,7 @@ def bench(tmp_path_factory):
     of the checkout it runs in (as a benchmark resumed in another session may be)."""
     folder = tmp_path_factory.mktemp("bench")
     (folder / "bench.toml").write_text(SPEC)
-    first = git_commit(folder, "the benchmark's spec", "bench.toml")
+    first = commit_to_git(folder, "the benchmark's spec", "bench.toml")
     url = f"sqlite:///{folder / 'b.db'}"
     env = harness_env()
     proc = subprocess.Popen([sys.executable, "-m", "harness", "benchmark", "bench.toml", "--storage", url, "--quiet"],
@@ -91,7 +91,7 @@ def bench(tmp_path_factory):
     if killed_after is not None:  # another re-run may have finished between the count and the kill
         killed_after = sum(t.state.name == "COMPLETE" for t in optuna.load_study(study_name="bench", storage=url).trials)
     (folder / "NOTES").write_text("resumed on a later commit\n")
-    second = git_commit(folder, "a later commit", "NOTES")
+    second = commit_to_git(folder, "a later commit", "NOTES")
     resumed = harness_cli("benchmark", "bench.toml", "--storage", url, cwd=folder)
     assert resumed.returncode == 0, resumed.stderr
     return {"folder": folder, "url": url, "killed_after": killed_after, "stdout": resumed.stdout,

@@ -24,7 +24,7 @@ from harness.errors import StorageError
 from harness.report import write_report
 from harness.report.markdown import to_toml
 from harness.storage import get_series, open_storage
-from tests.conftest import git_commit, write_tiny_spec
+from tests.conftest import commit_to_git, write_tiny_spec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STUDY = "reptest"
@@ -42,7 +42,7 @@ def storage(tmp_path_factory) -> dict:
     spec = write_tiny_spec(folder, STUDY, n_trials=6)
     spec.write_text(spec.read_text().replace("seed = 0\n", 'seed = 0\ndescription = "A tiny study for the report tests"\n', 1)
                     + '\n[pruner]\nname = "none"\n')
-    commit = git_commit(folder, "the report tests' spec", spec.name)  # a checkout: each trial records the commit
+    commit = commit_to_git(folder, "the report tests' spec", spec.name)  # a checkout: each trial records the commit
     db = folder / "h.db"
     url = f"sqlite:///{db}"
     proc = subprocess.run([sys.executable, "-m", "harness", "run-study", spec.name, "--storage", url, "--quiet"],

@@ -151,6 +151,7 @@ def reproducibility(data: BenchmarkData) -> str:
     seed_seconds = sum(r.seconds for r in data.runs)
     seeds = sorted({r.seed for r in data.runs})
     packages = ", ".join(f"{k} {v}" for k, v in sorted((env.get("packages") or {}).items()) if v)
+    where = placement_line(env)
     commits = commits_line("seeded re-runs", [r.git_commit for r in data.runs])
     lines = ["## Reproducibility",
              f"Total compute: {inner_seconds + seed_seconds:.1f} s (inner searches {inner_seconds:.1f} s + seeded re-runs "
@@ -158,8 +159,8 @@ def reproducibility(data: BenchmarkData) -> str:
              f"{data.name}` recomputes every test metric above from the stored outputs.",
              f"Environment when the benchmark was created: Python {env.get('python', '?')}; {packages}; git commit "
              f"{env.get('git_commit') or '–'}; CPU {env.get('cpu', '?')}, {env.get('cpu_count', '?')} cores, "
-             f"{env.get('torch_threads', '?')} torch threads" + (f"; device {placement_line(env)}" if placement_line(env) else "")
-             + "." + (f" {commits}" if commits else ""),
+             f"{env.get('torch_threads', '?')} torch threads" + (f"; device {where}" if where else "") + "."
+             + (f" {commits}" if commits else ""),
              "Spec:\n\n```toml\n" + to_toml(spec).rstrip() + "\n```",
              f"Commands:\n\n```sh\nharness benchmark studies/{data.name}.toml --storage {data.storage}\n"
              f"harness report {data.name} --storage {data.storage}\nharness rescore {data.name} --storage {data.storage}\n```"]
