@@ -5,7 +5,7 @@ Build one by name with :func:`build_attention`; the names live in :data:`harness
 
 from __future__ import annotations
 
-from harness.attention._base import CAUSAL, Attention, AttentionConfig, Causal, expand_mask, masked_softmax
+from harness.attention._base import CAUSAL, Attention, AttentionConfig, Causal, Memory, expand_mask, masked_softmax
 from harness.registry import ATTENTION
 
 
@@ -19,4 +19,4 @@ def build_attention(name: str, config: AttentionConfig) -> Attention:
     return ATTENTION.get(name)(config)
 
 
-__all__ = ["CAUSAL", "Attention", "AttentionConfig", "Causal", "build_attention", "expand_mask", "masked_softmax"]
+__all__ = ["CAUSAL", "Attention", "AttentionConfig", "Causal", "Memory", "build_attention", "expand_mask", "masked_softmax"]

@@ -15,11 +15,20 @@
   ``need_weights=False`` to a variant with a fused kernel.
 
 Variants are built from one :class:`AttentionConfig`, passed whole.
+
+Memory attended over by many queries (an encoder's output read at every decoder step, the keys and values of a
+decoder's earlier positions) is projected once: ``memory = attention.project(key, value)`` returns a
+:class:`Memory` holding what the variant's score and context read (``W_k h`` of additive attention, ``W_a h`` of
+Luong's general score, the key and value projections of multi-head attention), and
+``attention.attend(query, memory, mask)`` scores queries against it. ``attention(query, key, value, mask)`` is
+``attend(query, project(key, value), mask)``, so both paths run the same arithmetic; :meth:`Memory.extend` appends
+new positions (a key/value cache for incremental decoding).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -52,8 +61,30 @@ class AttentionConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
+class Memory(NamedTuple):
+    """Keys and values as one attention variant reads them, projected once for any number of queries.
+
+    Attributes:
+        key: ``(B, Tk, key_size)`` the keys as given (their length and device).
+        value: ``(B, Tk, key_size)`` the values as given.
+        scored: ``(B, Tk, S)`` what the score reads of each key (the key itself where the variant projects nothing).
+        summed: ``(B, Tk, V)`` what the context sums (the value itself where the variant projects nothing).
+    """
+
+    key: Tensor
+    value: Tensor
+    scored: Tensor
+    summed: Tensor
+
+    def extend(self, new: Memory) -> Memory:
+        """This memory with ``new``'s positions appended along the time axis (a key/value cache growing by one
+        decoded position); ``new`` comes from the same variant's :meth:`Attention.project`."""
+        return Memory(*(torch.cat([old, more], dim=1) for old, more in zip(self, new)))
+
+
 class Attention(nn.Module):
-    """Base class: subclasses implement :meth:`forward` with the module-level signature."""
+    """Base class: subclasses implement :meth:`attend` (and :meth:`project` where they project keys or values), or
+    :meth:`forward` alone with the module-level signature."""
 
     #: Whether ``need_weights=False`` selects a fused kernel that returns no weights.
     fused: bool = False
@@ -62,10 +93,29 @@ class Attention(nn.Module):
         super().__init__()
         self.config = config
 
-    def forward(  # pragma: no cover - abstract
-        self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None, need_weights: bool = True
+    def project(self, key: Tensor, value: Tensor) -> Memory:
+        """What :meth:`attend` reads of ``key`` and ``value`` ``(B, Tk, key_size)``, computed once; the base class
+        projects nothing."""
+        return Memory(key, value, key, value)
+
+    def attend(
+        self, query: Tensor, memory: Memory, mask: Tensor | Causal | None = None, need_weights: bool = True
     ) -> tuple[Tensor, Tensor | None]:
-        raise NotImplementedError
+        """``(context (B, Tq, key_size), weights (B, Tq, Tk) or None)`` of ``query`` ``(B, Tq, query_size)`` over a
+        projected :class:`Memory`; ``mask`` as in the module docstring.
+
+        Raises:
+            NotImplementedError: the subclass implements neither this nor :meth:`forward`.
+        """
+        if type(self).forward is Attention.forward:
+            raise NotImplementedError(f"{type(self).__name__} implements neither attend() nor forward()")
+        return self(query, memory.key, memory.value, mask, need_weights=need_weights)  # a variant written as forward()
+
+    def forward(
+        self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | Causal | None = None, need_weights: bool = True
+    ) -> tuple[Tensor, Tensor | None]:
+        """:meth:`attend` over :meth:`project` of ``key`` and ``value``: the module-level signature."""
+        return self.attend(query, self.project(key, value), mask, need_weights)
 
 
 class Causal:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from harness.attention._base import Attention, AttentionConfig, expand_mask, masked_softmax
+from harness.attention._base import Attention, AttentionConfig, Memory, expand_mask, masked_softmax
 
 
 class AdditiveAttention(Attention):
@@ -22,11 +22,15 @@ class AdditiveAttention(Attention):
         self.W_k = nn.Linear(config.key_size, hidden, bias=False)
         self.v = nn.Linear(hidden, 1, bias=False)
 
-    def forward(
-        self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None, need_weights: bool = True
+    def project(self, key: Tensor, value: Tensor) -> Memory:
+        """``W_k h`` of every key ``(B, Tk, A)``, computed once for all queries."""
+        return Memory(key, value, self.W_k(key), value)
+
+    def attend(
+        self, query: Tensor, memory: Memory, mask: Tensor | None = None, need_weights: bool = True
     ) -> tuple[Tensor, Tensor]:
         q = self.W_q(query).unsqueeze(2)  # (B, Tq, 1, A)
-        k = self.W_k(key).unsqueeze(1)  # (B, 1, Tk, A)
+        k = memory.scored.unsqueeze(1)  # (B, 1, Tk, A)
         scores = self.v(torch.tanh(q + k)).squeeze(-1)  # (B, Tq, Tk)
-        weights = masked_softmax(scores, expand_mask(mask, query, key))  # (B, Tq, Tk)
-        return weights @ value, weights  # (B, Tq, key_size)
+        weights = masked_softmax(scores, expand_mask(mask, query, memory.key))  # (B, Tq, Tk)
+        return weights @ memory.value, weights  # (B, Tq, key_size)

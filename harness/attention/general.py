@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from harness.attention._base import Attention, AttentionConfig, expand_mask, masked_softmax
+from harness.attention._base import Attention, AttentionConfig, Memory, expand_mask, masked_softmax
 
 
 class GeneralAttention(Attention):
@@ -18,9 +18,13 @@ class GeneralAttention(Attention):
         super().__init__(config)
         self.W_a = nn.Linear(config.key_size, config.query_size, bias=False)
 
-    def forward(
-        self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None, need_weights: bool = True
+    def project(self, key: Tensor, value: Tensor) -> Memory:
+        """``W_a h_s`` of every key ``(B, Tk, query_size)``, computed once for all queries."""
+        return Memory(key, value, self.W_a(key), value)
+
+    def attend(
+        self, query: Tensor, memory: Memory, mask: Tensor | None = None, need_weights: bool = True
     ) -> tuple[Tensor, Tensor]:
-        scores = query @ self.W_a(key).transpose(1, 2)  # (B, Tq, Dq) @ (B, Dq, Tk) -> (B, Tq, Tk)
-        weights = masked_softmax(scores, expand_mask(mask, query, key))  # (B, Tq, Tk)
-        return weights @ value, weights  # (B, Tq, key_size)
+        scores = query @ memory.scored.transpose(1, 2)  # (B, Tq, Dq) @ (B, Dq, Tk) -> (B, Tq, Tk)
+        weights = masked_softmax(scores, expand_mask(mask, query, memory.key))  # (B, Tq, Tk)
+        return weights @ memory.value, weights  # (B, Tq, key_size)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from harness.attention._base import Attention, AttentionConfig, Causal, expand_mask
+from harness.attention._base import Attention, AttentionConfig, Causal, Memory, expand_mask
 from harness.attention.scaled_dot import scaled_dot_product
 
 
@@ -26,18 +26,23 @@ class MultiHeadAttention(Attention):
         self.W_v = nn.Linear(config.key_size, d)
         self.W_o = nn.Linear(d, d)
 
-    def forward(
-        self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None, need_weights: bool = True
+    def project(self, key: Tensor, value: Tensor) -> Memory:
+        """The key and value projections ``W_k h``, ``W_v h`` ``(B, Tk, key_size)``, computed once for all queries
+        (the cross-attention memory of a decoder, or its self-attention key/value cache)."""
+        return Memory(key, value, self.W_k(key), self.W_v(value))
+
+    def attend(
+        self, query: Tensor, memory: Memory, mask: Tensor | None = None, need_weights: bool = True
     ) -> tuple[Tensor, Tensor | None]:
         B, Tq, _ = query.shape
-        Tk = key.size(1)
+        Tk = memory.key.size(1)
         H = self.config.heads
         d = self.config.key_size // H
         q = self.W_q(query).view(B, Tq, H, d).transpose(1, 2)  # (B, H, Tq, d)
-        k = self.W_k(key).view(B, Tk, H, d).transpose(1, 2)  # (B, H, Tk, d)
-        v = self.W_v(value).view(B, Tk, H, d).transpose(1, 2)  # (B, H, Tk, d)
+        k = memory.scored.view(B, Tk, H, d).transpose(1, 2)  # (B, H, Tk, d)
+        v = memory.summed.view(B, Tk, H, d).transpose(1, 2)  # (B, H, Tk, d)
         if not isinstance(mask, Causal):  # the causal mask stays a name, for the fused kernel's is_causal
-            mask = expand_mask(mask, query, key)
+            mask = expand_mask(mask, query, memory.key)
             mask = mask.unsqueeze(1) if mask is not None else None  # (B, 1, Tq|1, Tk), broadcast over heads
         p = self.config.dropout if self.training else 0.0
         context, weights = scaled_dot_product(q, k, v, mask, p, need_weights)  # (B, H, Tq, d), (B, H, Tq, Tk)

@@ -55,18 +55,25 @@ class Seq2Seq(nn.Module):
     #: What the weights :meth:`greedy` returns are (a report's attention example names them so).
     attention_shown: str = "the model's attention weights"
 
+    #: Whether :meth:`forward` takes ``keep`` (a capability: a plugin's model without it gets every position).
+    selects_positions: bool = False
+
     config: Seq2SeqConfig
 
-    def forward(self, src: Tensor, src_lens: Tensor, tgt_in: Tensor) -> Tensor:  # pragma: no cover
+    def forward(self, src: Tensor, src_lens: Tensor, tgt_in: Tensor, keep: Tensor | None = None) -> Tensor:  # pragma: no cover
         """Teacher-forced logits.
 
         Args:
             src: ``(B, Ts)`` source ids, padded with ``pad_id``.
             src_lens: ``(B,)`` source lengths (int64, on CPU).
             tgt_in: ``(B, Tt)`` target ids starting with ``bos_id``.
+            keep: ``(B, Tt)`` boolean, the positions whose logits are wanted (the real target tokens); only where
+                :attr:`selects_positions` is true.
 
         Returns:
-            ``(B, Tt, tgt_vocab)`` logits of the next target token at each position.
+            ``(B, Tt, tgt_vocab)`` logits of the next target token at each position, or ``(N, tgt_vocab)`` at the
+            ``N`` kept positions in row-major order when ``keep`` is given: the output layer, the costliest
+            matrix product of a step at real vocabulary sizes, never runs on padding.
         """
         raise NotImplementedError
 

@@ -8,6 +8,8 @@
   al. compare dot, general, location and concat = Bahdanau's additive score this way).
 - Without input feeding the decoder RNN runs over the whole target at once and attends for all steps in
   one call.
+- The memory's keys are projected once per batch (:meth:`Attention.project`), not at every decoder step, and the
+  output layer runs once after the loop, on the target positions the caller keeps (``keep``: real tokens only).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from harness.attention import AttentionConfig
+from harness.attention import AttentionConfig, Memory
 from harness.models._base import AttentionFactory, Seq2Seq, Seq2SeqConfig, finished, mask_after_eos, padding_mask
 
 CELLS = {"gru": nn.GRU, "lstm": nn.LSTM}
@@ -87,25 +89,27 @@ class AttentionalDecoder(nn.Module):
         self.W_c = nn.Linear(2 * H, H)
         self.out = nn.Linear(H, cfg.tgt_vocab)
 
-    def step(self, y: Tensor, feed: Tensor, state, memory: Tensor, mask: Tensor, need_weights: bool):
-        """One or more decoder steps.
+    def step(self, y: Tensor, feed: Tensor, state, memory: Memory, mask: Tensor, need_weights: bool):
+        """One or more decoder steps, up to the output layer (:meth:`out`).
 
         Args:
             y: ``(B, T)`` previous target ids (``T = 1`` with input feeding).
             feed: ``(B, T, H)`` previous attentional states (ignored without input feeding).
             state: RNN state ``(L, B, H)`` (a pair for LSTM).
-            memory: ``(B, Ts, H)``; mask: ``(B, Ts)`` source padding mask.
+            memory: The encoder output ``(B, Ts, H)`` as the attention projected it (:meth:`Attention.project`, once
+                per batch); mask: ``(B, Ts)`` source padding mask.
 
         Returns:
-            ``(logits (B, T, V), attentional state (B, T, H), new state, weights (B, T, Ts) or None)``.
+            ``(output-layer input (B, T, H), attentional state (B, T, H), new state, weights (B, T, Ts) or None)``:
+            the output-layer input is the attentional state after dropout.
         """
         x = self.drop(self.embed(y))  # (B, T, E)
         if self.cfg.input_feeding:
             x = torch.cat([x, feed], dim=-1)  # (B, T, E + H)
         h, state = self.rnn(x, state)  # (B, T, H)
-        context, weights = self.attention(h, memory, memory, mask, need_weights=need_weights)  # (B, T, H)
+        context, weights = self.attention.attend(h, memory, mask, need_weights=need_weights)  # (B, T, H)
         h_att = torch.tanh(self.W_c(torch.cat([context, h], dim=-1)))  # (B, T, H)
-        return self.out(self.drop(h_att)), h_att, state, weights
+        return self.drop(h_att), h_att, state, weights
 
 
 class RNNSeq2Seq(Seq2Seq):
@@ -125,32 +129,38 @@ class RNNSeq2Seq(Seq2Seq):
         self.encoder = Encoder(config)
         self.decoder = AttentionalDecoder(config, make_attention)
 
-    def forward(self, src: Tensor, src_lens: Tensor, tgt_in: Tensor) -> Tensor:
-        memory, state = self.encoder(src, src_lens)  # (B, Ts, H)
+    #: ``forward`` takes ``keep`` and runs the output layer on the kept positions only.
+    selects_positions = True
+
+    def forward(self, src: Tensor, src_lens: Tensor, tgt_in: Tensor, keep: Tensor | None = None) -> Tensor:
+        encoded, state = self.encoder(src, src_lens)  # (B, Ts, H)
+        memory = self.decoder.attention.project(encoded, encoded)  # the keys' projections, once per batch
         mask = padding_mask(src, self.config.pad_id)  # (B, Ts)
         B, Tt = tgt_in.shape
         if not self.config.input_feeding:  # all steps at once
-            logits, _, _, _ = self.decoder.step(tgt_in, None, state, memory, mask, need_weights=False)
-            return logits  # (B, Tt, V)
-        feed = memory.new_zeros(B, 1, self.config.hidden_size)  # (B, 1, H)
-        logits = []
-        for t in range(Tt):
-            step_logits, feed, state, _ = self.decoder.step(tgt_in[:, t : t + 1], feed, state, memory, mask, False)
-            logits.append(step_logits)
-        return torch.cat(logits, dim=1)  # (B, Tt, V)
+            outputs, _, _, _ = self.decoder.step(tgt_in, None, state, memory, mask, need_weights=False)
+        else:
+            feed = encoded.new_zeros(B, 1, self.config.hidden_size)  # (B, 1, H)
+            steps = []
+            for t in range(Tt):
+                step_out, feed, state, _ = self.decoder.step(tgt_in[:, t : t + 1], feed, state, memory, mask, False)
+                steps.append(step_out)
+            outputs = torch.cat(steps, dim=1)  # (B, Tt, H)
+        return self.decoder.out(outputs if keep is None else outputs[keep])  # (B, Tt, V) or (N, V)
 
     @torch.no_grad()
     def greedy(self, src: Tensor, src_lens: Tensor, max_len: int) -> tuple[Tensor, Tensor]:
         cfg = self.config
-        memory, state = self.encoder(src, src_lens)
+        encoded, state = self.encoder(src, src_lens)
+        memory = self.decoder.attention.project(encoded, encoded)
         mask = padding_mask(src, cfg.pad_id)
         B = src.size(0)
         y = torch.full((B, 1), cfg.bos_id, dtype=torch.long, device=src.device)  # (B, 1)
-        feed = memory.new_zeros(B, 1, cfg.hidden_size)
+        feed = encoded.new_zeros(B, 1, cfg.hidden_size)
         tokens, weights = [], []
         for _ in range(max_len):
-            logits, feed, state, w = self.decoder.step(y, feed, state, memory, mask, need_weights=True)
-            y = logits.argmax(dim=-1)  # (B, 1)
+            out, feed, state, w = self.decoder.step(y, feed, state, memory, mask, need_weights=True)
+            y = self.decoder.out(out).argmax(dim=-1)  # (B, 1)
             tokens.append(y)
             weights.append(w)
             if finished(torch.cat(tokens, dim=1), cfg.eos_id).all():

@@ -16,7 +16,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from harness.attention import CAUSAL, AttentionConfig, Causal
+from harness.attention import CAUSAL, AttentionConfig, Causal, Memory
 from harness.models._base import AttentionFactory, Seq2Seq, Seq2SeqConfig, finished, mask_after_eos, padding_mask
 
 
@@ -100,30 +100,44 @@ class DecoderLayer(nn.Module):
         y = residual(y, self.norm2, self.norm_first, cross)  # (B, Tt, d)
         return residual(y, self.norm3, self.norm_first, lambda h: self.drop(self.ff(h))), weights  # (B, Tt, d), (B, Tt, Ts)
 
+    def empty_cache(self, like: Tensor) -> Memory:
+        """The self-attention cache before the first position: no keys or values, ``like``'s batch, dtype and device."""
+        empty = like.new_zeros(like.size(0), 0, like.size(-1))
+        return self.self_attn.project(empty, empty)
+
     def step(
-        self, x: Tensor, inputs: Tensor, memory: Tensor, src_mask: Tensor, need_weights: bool
-    ) -> tuple[Tensor, Tensor | None]:
-        """The layer's output at one new position, given every input so far (incremental decoding).
+        self, x: Tensor, cache: Memory, memory: Memory, src_mask: Tensor | None, need_weights: bool
+    ) -> tuple[Tensor, Memory, Tensor | None]:
+        """The layer's output at one new position (incremental decoding with a key/value cache).
+
+        Earlier outputs never change (the self-attention is causal), so only the new position is computed: its
+        self-attention keys and values are projected once and appended to ``cache``, and the cross-attention reads
+        the encoder output projected once per sentence batch.
 
         Args:
             x: ``(B, 1, d)`` the layer's input at the new position.
-            inputs: ``(B, t, d)`` the layer's inputs at all positions so far, ``x`` last. Earlier outputs
-                never change (the self-attention is causal), so only the new position is computed.
+            cache: The self-attention's projected keys and values of the earlier positions (:meth:`empty_cache` at
+                the first).
+            memory: The encoder output as this layer's cross-attention projected it (:meth:`Attention.project`).
+            src_mask: ``(B, Ts)`` source padding mask.
+
+        Returns:
+            ``(output (B, 1, d), cache with the new position, cross-attention weights (B, 1, Ts) or None)``.
         """
-        if self.norm_first:
-            h = self.norm1(inputs)  # (B, t, d)
-            y = x + self.self_attn(h[:, -1:], h, h, None, need_weights=False)[0]  # (B, 1, d)
-        else:
-            y = self.norm1(x + self.self_attn(x, inputs, inputs, None, need_weights=False)[0])  # (B, 1, d)
+        h = self.norm1(x) if self.norm_first else x  # (B, 1, d); LayerNorm acts on each position alone
+        new = self.self_attn.project(h, h)
+        cache = cache.extend(new)  # (B, t, d) keys and values
+        attended = self.self_attn.attend(h, cache, None, need_weights=False)[0]  # (B, 1, d)
+        y = x + attended if self.norm_first else self.norm1(x + attended)
         weights = None
 
         def cross(h: Tensor) -> Tensor:
             nonlocal weights
-            context, weights = self.cross_attn(h, memory, memory, src_mask, need_weights=need_weights)
+            context, weights = self.cross_attn.attend(h, memory, src_mask, need_weights=need_weights)
             return context
 
         y = residual(y, self.norm2, self.norm_first, cross)
-        return residual(y, self.norm3, self.norm_first, self.ff), weights  # (B, 1, d), (B, 1, Ts)
+        return residual(y, self.norm3, self.norm_first, self.ff), cache, weights  # (B, 1, d), cache, (B, 1, Ts)
 
 
 class TransformerSeq2Seq(Seq2Seq):
@@ -138,6 +152,8 @@ class TransformerSeq2Seq(Seq2Seq):
 
     #: What the weights ``greedy`` returns are, for the attention example of a report.
     attention_shown = "the last decoder layer's cross-attention, averaged over heads"
+    #: ``forward`` takes ``keep`` and runs the output layer on the kept positions only.
+    selects_positions = True
 
     def __init__(self, config: Seq2SeqConfig, make_attention: AttentionFactory, norm_first: bool = True):
         super().__init__()
@@ -172,32 +188,38 @@ class TransformerSeq2Seq(Seq2Seq):
             x, _ = layer(x, mask)
         return self.enc_norm(x), mask
 
-    def decode(self, tgt_in: Tensor, memory: Tensor, src_mask: Tensor, need_weights: bool) -> tuple[Tensor, Tensor | None]:
-        """Logits ``(B, Tt, V)`` and, if asked, the last layer's cross-attention weights ``(B, Tt, Ts)``."""
+    def decode(
+        self, tgt_in: Tensor, memory: Tensor, src_mask: Tensor, need_weights: bool, keep: Tensor | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """Logits ``(B, Tt, V)`` (``(N, V)`` at the ``N`` positions ``keep`` ``(B, Tt)`` selects) and, if asked, the
+        last layer's cross-attention weights ``(B, Tt, Ts)``."""
         y = self._embed(self.tgt_embed, tgt_in)
         weights = None
         for i, layer in enumerate(self.decoder):
             y, weights = layer(y, memory, CAUSAL, src_mask, need_weights and i == len(self.decoder) - 1)
-        return self.out(self.dec_norm(y)), weights
+        y = self.dec_norm(y)
+        return self.out(y if keep is None else y[keep]), weights
 
-    def forward(self, src: Tensor, src_lens: Tensor, tgt_in: Tensor) -> Tensor:
+    def forward(self, src: Tensor, src_lens: Tensor, tgt_in: Tensor, keep: Tensor | None = None) -> Tensor:
         memory, src_mask = self.encode(src)
-        return self.decode(tgt_in, memory, src_mask, need_weights=False)[0]  # (B, Tt, V)
+        return self.decode(tgt_in, memory, src_mask, need_weights=False, keep=keep)[0]  # (B, Tt, V) or (N, V)
 
     @torch.no_grad()
     def greedy(self, src: Tensor, src_lens: Tensor, max_len: int) -> tuple[Tensor, Tensor]:
-        """Greedy decoding with incremental (cached) decoder layers: each step computes one position."""
+        """Greedy decoding with a key/value cache per decoder layer (:meth:`DecoderLayer.step`): each step computes
+        one position, and the encoder output is projected for cross-attention once."""
         cfg = self.config
-        memory, src_mask = self.encode(src)
+        encoded, src_mask = self.encode(src)
         B = src.size(0)
         y = torch.full((B, 1), cfg.bos_id, dtype=torch.long, device=src.device)  # (B, 1)
-        inputs = [memory.new_zeros(B, 0, cfg.hidden_size) for _ in self.decoder]  # per layer: (B, t, d)
+        memories = [layer.cross_attn.project(encoded, encoded) for layer in self.decoder]
+        caches = [layer.empty_cache(encoded) for layer in self.decoder]
         tokens, weights = [], []
         for t in range(min(max_len, cfg.max_len)):
             x = self._embed(self.tgt_embed, y, offset=t)  # (B, 1, d)
             for i, layer in enumerate(self.decoder):
-                inputs[i] = torch.cat([inputs[i], x], dim=1)
-                x, w = layer.step(x, inputs[i], memory, src_mask, need_weights=i == len(self.decoder) - 1)
+                x, caches[i], w = layer.step(x, caches[i], memories[i], src_mask,
+                                             need_weights=i == len(self.decoder) - 1)
             y = self.out(self.dec_norm(x)).argmax(dim=-1)  # (B, 1)
             tokens.append(y)
             weights.append(w)

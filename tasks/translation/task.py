@@ -215,12 +215,18 @@ class TranslationTask(Task):
         return family.build(self.name, config, data)
 
     def loss(self, model, batch):
+        """Mean cross-entropy per real target token; the output layer runs on real tokens only where the model
+        can select positions (``selects_positions``), on every position otherwise (padding ignored by the loss)."""
         import torch.nn.functional as F
 
         src, src_lens, tgt_in, tgt_out = batch
-        logits = model(src, src_lens, tgt_in)  # (B, Tt, V)
-        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=PAD_ID)
-        return loss, int((tgt_out != PAD_ID).sum())
+        keep = tgt_out != PAD_ID  # (B, Tt)
+        if getattr(model, "selects_positions", False):
+            loss = F.cross_entropy(model(src, src_lens, tgt_in, keep), tgt_out[keep])  # (N, V) against (N,)
+        else:
+            logits = model(src, src_lens, tgt_in)  # (B, Tt, V)
+            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=PAD_ID)
+        return loss, int(keep.sum())
 
     # -- evaluation ---------------------------------------------------------------------------------
     def predict(self, model, data: TranslationData, split: Literal["valid", "test"]) -> dict[str, list[str]]:
@@ -371,9 +377,13 @@ def pad(sequences: list[list[int]]):
 
 
 def _summed_loss(model, src, src_lens, tgt_in, tgt_out) -> float:
-    """Summed teacher-forced cross-entropy (nats) of a batch over its non-pad target tokens."""
+    """Summed teacher-forced cross-entropy (nats) of a batch over its non-pad target tokens (the output layer on
+    those tokens only where the model can select positions)."""
     import torch.nn.functional as F
 
+    if getattr(model, "selects_positions", False):
+        keep = tgt_out != PAD_ID
+        return F.cross_entropy(model(src, src_lens, tgt_in, keep).float(), tgt_out[keep], reduction="sum").item()
     logits = model(src, src_lens, tgt_in)  # (B, Tt, V)
     return F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=PAD_ID,
                            reduction="sum").item()

@@ -50,7 +50,8 @@ class DecodeState:
 
     Attributes:
         regions: ``(N, R, D)`` the encoded regions (keys and values of the attention).
-        tensors: Decoder-specific tensors whose first axis is the row (LSTM ``h``/``c``, Transformer caches).
+        tensors: Decoder-specific tensors whose first axis is the row (LSTM ``h``/``c``, Transformer caches), or
+            lists and tuples of them (a :class:`~harness.attention.Memory` per layer).
         step: Words generated so far.
     """
 
@@ -60,8 +61,16 @@ class DecodeState:
 
     def select(self, index: Tensor) -> DecodeState:
         """The state of rows ``index`` (beam search reorders and repeats rows)."""
-        pick = lambda v: [t[index] for t in v] if isinstance(v, list) else v[index]
-        return DecodeState(self.regions[index], {k: pick(v) for k, v in self.tensors.items()}, self.step)
+        return DecodeState(self.regions[index], {k: _rows(v, index) for k, v in self.tensors.items()}, self.step)
+
+
+def _rows(value: Any, index: Tensor) -> Any:
+    """Rows ``index`` of a tensor, or of every tensor in a list or (named) tuple of them."""
+    if isinstance(value, list):
+        return [_rows(v, index) for v in value]
+    if isinstance(value, tuple):
+        return type(value)(*(_rows(v, index) for v in value))
+    return value[index]
 
 
 class Captioner(nn.Module):

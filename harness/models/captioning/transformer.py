@@ -5,7 +5,8 @@ The regions, projected to ``d_model`` with a learned position per grid cell, are
 decoder layers apply causal self-attention over the words so far, cross-attention over the regions and
 a feed-forward block, all attention through the registry's multi-head module (fused SDPA kernel). The
 attention over the image for a word is the last layer's cross-attention, averaged over heads.
-Generation caches each layer's inputs, so every step computes one position.
+Generation keeps a key/value cache per layer and projects the regions for cross-attention once, so every step
+computes one position.
 """
 
 from __future__ import annotations
@@ -54,16 +55,16 @@ class TransformerCaptioner(Captioner):
         return self.out(self.norm(y)), weights  # (B, T, V), (B, T, R)
 
     def start(self, regions: Tensor) -> DecodeState:
-        N, d = regions.size(0), self.config.hidden_size
-        inputs = [regions.new_zeros(N, 0, d) for _ in self.layers]
-        return DecodeState(regions, {"memory": self._memory(regions), "inputs": inputs})
+        memory = self._memory(regions)  # (N, R, d)
+        return DecodeState(regions, {"memories": [layer.cross_attn.project(memory, memory) for layer in self.layers],
+                                     "caches": [layer.empty_cache(memory) for layer in self.layers]})
 
     def step(self, tokens: Tensor, state: DecodeState) -> tuple[Tensor, DecodeState, Tensor]:
-        memory, inputs = state.tensors["memory"], list(state.tensors["inputs"])
+        memories, caches = state.tensors["memories"], list(state.tensors["caches"])
         x = self._embed(tokens.unsqueeze(1), offset=state.step)  # (N, 1, d)
         weights = None
         for i, layer in enumerate(self.layers):
-            inputs[i] = torch.cat([inputs[i], x], dim=1)
-            x, weights = layer.step(x, inputs[i], memory, None, need_weights=i == len(self.layers) - 1)
+            x, caches[i], weights = layer.step(x, caches[i], memories[i], None, need_weights=i == len(self.layers) - 1)
         log_probs = torch.log_softmax(self.out(self.norm(x[:, 0])), dim=-1)  # (N, V)
-        return log_probs, DecodeState(state.regions, {"memory": memory, "inputs": inputs}, state.step + 1), weights[:, 0]
+        tensors = {"memories": memories, "caches": caches}
+        return log_probs, DecodeState(state.regions, tensors, state.step + 1), weights[:, 0]
