@@ -45,7 +45,7 @@ def run_study(
     data_dir: str | Path | None = None,
     seed: int | None = None,
     quiet: bool = False,
-    workers: int = 1,
+    workers: int | None = None,
     device: str | None = None,
     precision: str | None = None,
     artifacts: str | Path | None = None,
@@ -62,7 +62,8 @@ def run_study(
         study_name, n_trials, timeout (seconds), seed: Override the spec's ``[study]`` values.
         data_dir: Folder with the datasets that need files; default ``$HARNESS_DATA_DIR`` or ``./data``.
         quiet: No progress output.
-        workers: Worker processes on this machine sharing the storage.
+        workers: Worker processes on this machine sharing the storage; default on the CPU one per torch thread of the
+            run (``[budget] threads``, else the cores), each with one thread (1 with ``callbacks`` or ``on_epoch``).
         device, precision: Override ``[budget] device`` / ``precision`` (see :mod:`harness.device`).
         artifacts: Folder of the artifact store the tested models are kept in (default: beside the database).
         devices: GPU indices, one per worker in turn (``["0", "1"]``); default on CUDA: every visible GPU.
@@ -185,7 +186,8 @@ def resolve_spec(spec: str | Path | dict | StudySpec, settings: list[str] | None
     return spec.with_settings(settings).with_overrides(**overrides)
 
 
-def plan(spec: str | Path | dict | StudySpec, *, settings: list[str] | None = None, workers: int = 1, **overrides) -> dict:
+def plan(spec: str | Path | dict | StudySpec, *, settings: list[str] | None = None, workers: int | None = None,
+         **overrides) -> dict:
     """What ``run-study`` or ``benchmark`` would do, resolved without loading data or touching a storage
     (``--dry-run``): the study, objective, budget, threads, device, sampler, pruner, every parameter's domain (searched,
     or its fixed value, and when it is active), enqueued trials, and a benchmark's arms and problems.
@@ -193,9 +195,11 @@ def plan(spec: str | Path | dict | StudySpec, *, settings: list[str] | None = No
     Raises:
         SpecError: an invalid spec or setting; DeviceError: a device that is not there.
     """
-    from harness.spec import build_space, problems, resolve_threads, threads_source
+    from harness.spec import build_space, default_workers, problems, resolve_threads, threads_source
 
     spec = resolve_spec(spec, settings, **overrides)
+    if workers is None:
+        workers = 1 if spec.benchmark is not None else default_workers(spec)
     out = {
         "study": spec.name, "task": spec.study.task, "dataset": spec.dataset.name, "metric": spec.metric,
         "direction": spec.direction, "n_trials": spec.study.n_trials, "timeout_seconds": spec.study.timeout,

@@ -165,7 +165,9 @@ def run_study(
         Path | None, typer.Option("--data-dir", help="datasets folder [default: $HARNESS_DATA_DIR or ./data]")
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="override [study] seed")] = None,
-    workers: Annotated[int, typer.Option("--workers", help="worker processes sharing the storage (where: --launcher)")] = 1,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", help="worker processes sharing the storage (where: --launcher) [default on the CPU: one per torch "
+                          "thread of the run ([budget] threads, else the cores), one thread each; 1 on a GPU]")] = None,
     device: DeviceOpt = None,
     precision: PrecisionOpt = None,
     artifacts: ArtifactsOpt = None,

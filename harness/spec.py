@@ -61,9 +61,15 @@ class StudySection(_Strict):
     timeout: float | None = Field(None, gt=0, description="seconds; stop starting trials after this")
     seed: int = Field(0, ge=0)
     description: str = ""
-    test: Literal["best", "best-per-family"] = Field(
-        "best", description="which configurations are retrained and evaluated once on test after the search: the "
-                            "validation-best, or also the validation-best of every model family")
+    test: Literal["best", "best-per-family", "best-per-attention"] = Field(
+        "best", description="which configurations are evaluated once on test after the search: the validation-best, "
+                            "or also the validation-best of every model family, or of every attention type")
+
+    @property
+    def tested_per(self) -> str:
+        """The configuration key that groups the trials each of whose best is tested (``test = "best-per-..."``), and
+        whose best trials keep their weights: ``model`` (the family; also for ``test = "best"``) or ``attention``."""
+        return "attention" if self.test == "best-per-attention" else "model"
 
     @field_validator("name")
     @classmethod
@@ -616,6 +622,16 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def default_workers(spec: StudySpec) -> int:
+    """Worker processes of a run that names none (``--workers``): on the CPU, one per torch thread of the run (the
+    spec's ``[budget] threads``, else the cores this process may use), each with one thread, at most one per trial;
+    on a GPU, one. Independent trials side by side use small CPU models' cores better than one trial's threads do
+    (``benchmarks/workers.py``: 2 workers x 1 thread run 2.04x the trials per hour of 1 worker x 2 threads)."""
+    if spec.to_placement().torch_device.type != "cpu":
+        return 1
+    return max(1, min(spec.budget.threads or available_cores(), spec.study.n_trials))
+
+
 def resolve_threads(spec: StudySpec, workers: int = 1) -> int:
     """Torch threads of each of ``workers`` processes: the spec's ``[budget] threads`` (for the whole run, shared
     among the workers), else the CPU cores this process may use divided among them; at least 1."""
@@ -631,4 +647,5 @@ def threads_source(spec: StudySpec, workers: int = 1) -> str:
     return f"{available_cores()} CPU cores available to the process{shared}"
 
 
-__all__ = ["StudySpec", "load_spec", "parse_spec", "build_space", "dataset_options", "resolve_threads", "BadInputError"]
+__all__ = ["StudySpec", "load_spec", "parse_spec", "build_space", "dataset_options", "default_workers", "resolve_threads",
+           "BadInputError"]

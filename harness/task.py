@@ -263,6 +263,26 @@ class Task(ABC):
         (a baseline choosing among hundreds of candidate outputs scores each by one metric)."""
         return cls.score(references, outputs)[metric]
 
+    @classmethod
+    def examples_in(cls, references: Any) -> int | None:
+        """How many examples stored references hold, where the task can :meth:`resample` them (a paired bootstrap over
+        test examples, :mod:`harness.bootstrap`); ``None``: it cannot (the default)."""
+        return None
+
+    @classmethod
+    def resample(cls, references: Any, outputs: Any, index: list[int]) -> tuple[Any, Any]:
+        """The references and outputs of the examples at positions ``index`` (repeats allowed), in that order, in the
+        layout :meth:`score` reads; only where :meth:`examples_in` is not ``None``. The default picks from every list
+        of one entry per example in the two dicts and keeps their other values (a tokenizer's name).
+
+        Raises:
+            NotImplementedError: the task cannot resample (:meth:`examples_in` is ``None``).
+        """
+        n = cls.examples_in(references)
+        if n is None:
+            raise NotImplementedError(f"task '{cls.name}' cannot resample its outputs")
+        return _pick(references, index, n), _pick(outputs, index, n)
+
     @abstractmethod
     def model_scores(self, model: nn.Module, data: Any, split: Literal["valid", "test"]) -> dict[str, float]:
         """The metrics of :attr:`model_metrics` (in evaluation mode, without gradients)."""
@@ -329,3 +349,8 @@ class Task(ABC):
         ``source``, ``hypothesis``, ``reference``) and ``forecast_example`` (see the forecasting task).
         """
         return {}
+
+
+def _pick(values: dict[str, Any], index: list[int], n: int) -> dict[str, Any]:
+    """``values`` with every list of ``n`` entries (one per example) replaced by its entries at ``index``."""
+    return {k: [v[i] for i in index] if isinstance(v, list) and len(v) == n else v for k, v in values.items()}

@@ -44,12 +44,12 @@ def test_each_family_keeps_only_its_best_trial_and_every_family_is_tested_from_i
     def after_trial(study, frozen):  # Optuna's callback, after each trial is told
         complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         best = {}
-        for t in sorted(complete, key=lambda t: t.number):  # the latest of equal values replaces the earlier
+        for t in complete:
             family = t.user_attrs["config"]["model"]
-            if family not in best or t.value >= best[family].value:
-                best[family] = t
+            best[family] = max(best.get(family, t.value), t.value)
+        tied = [t.number for t in complete if t.value == best[t.user_attrs["config"]["model"]]]  # ties keep their files
         kept = sorted(int(p.name.split(".trial-")[1].split(".")[0]) for p in folder.glob("fam.trial-*.weights.pt"))
-        seen.append((kept, sorted(t.number for t in best.values())))
+        seen.append((kept, sorted(tied)))
 
     api.run_study(_spec(tmp_path, test="best-per-family"), storage=url, quiet=True, callbacks=[after_trial])
     assert len(seen) == 6
@@ -81,3 +81,33 @@ def test_without_the_file_the_test_evaluation_retrains_with_the_trials_seed(tmp_
     assert retrained["weights"] == "retrained" and retrained["trial"] == kept["trial"]
     assert retrained["valid_value_retrained"] == pytest.approx(kept["valid_value_search"], abs=1e-9)
     assert retrained["metrics"] == pytest.approx(kept["metrics"], abs=1e-9)
+
+
+def test_a_trial_that_ties_the_best_keeps_its_file_beside_the_earlier_one(tmp_path):
+    """Ties follow Optuna's best_trial: whichever tied trial it names has its own weights, so nothing is retrained."""
+    import torch
+
+    from harness.study import weights
+    from harness.training import FitResult
+
+    spec = parse_spec(_spec(tmp_path), source="<dict>")
+    plan = Plan(spec, None, None, None, spec.to_budget(), spec.to_placement(), 1, tmp_path, trial_weights=True)
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 't.db'}", study_name="fam", direction="maximize")
+
+    def finish(value: float) -> int:
+        trial = study.ask()
+        config = {"model": "rnn", "lr": 0.001}
+        trial.set_user_attr("config", config)
+        trial.set_user_attr("seed", trial.number)
+        state = {"w": torch.full((2,), float(trial.number))}
+        assert weights.save_if_best(plan, trial, config, trial.number, FitResult(value=value, best_epoch=1, best_state=state))
+        study.tell(trial, value)
+        return trial.number
+
+    first, tied = finish(90.0), finish(90.0)
+    assert weights.path(plan, first).exists() and weights.path(plan, tied).exists()
+    best = study.best_trial
+    assert best.value == 90.0 and weights.load(plan, best)["w"][0] == best.number  # its own weights
+    better = finish(95.0)
+    assert not weights.path(plan, first).exists() and not weights.path(plan, tied).exists()
+    assert weights.path(plan, better).exists()

@@ -115,9 +115,11 @@ def _finite(value: Any) -> bool:
 
 
 def families_table(results: dict[str, dict[str, Any]], record: dict[str, Any] | None, metric: str, maximize: bool,
-                   metrics: list[str]) -> pd.DataFrame:
-    """The validation-best trial of each model family, tested once: validation and test values, the gain over
-    the strongest baseline on test (``not informative`` where it does not beat it)."""
+                   metrics: list[str], per: str = "model family") -> pd.DataFrame:
+    """The validation-best trial of each group (``per``: model family or attention type), tested once: validation and
+    test values, the gain over the strongest baseline on test (``not informative`` where it does not beat it), and,
+    where stored, the paired bootstrap of its test difference to the best trial (``versus_best``,
+    :mod:`harness.bootstrap`)."""
     import pandas as pd
 
     best = strongest_row(record)
@@ -135,6 +137,17 @@ def families_table(results: dict[str, dict[str, Any]], record: dict[str, Any] | 
         else:
             versus = DASH
         rows.append([family, r.get("trial"), fmt(r.get("valid_value_search")), *[fmt(r["metrics"].get(m)) for m in metrics],
-                     versus])
-    return pd.DataFrame(rows, columns=["model family", "trial", f"validation {metric}", *[f"test {m}" for m in metrics],
-                                       f"test {metric} against the strongest baseline"])
+                     versus, _versus_best(r)])
+    columns = [per, "trial", f"validation {metric}", *[f"test {m}" for m in metrics],
+               f"test {metric} against the strongest baseline", f"test {metric} - best trial [95% CI], p"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame if any(r.get("versus_best") for r in results.values()) else frame.drop(columns=columns[-1])
+
+
+def _versus_best(result: dict[str, Any]) -> str:
+    """``-2.31 [-3.40, -1.25], p = 0.002`` from a stored paired bootstrap (``best`` for the best trial itself)."""
+    b = result.get("versus_best")
+    if not b:
+        return DASH
+    p = f"p < {b['min_p']:.2g}" if b["p"] <= b["min_p"] else f"p = {b['p']:.2g}"
+    return f"{b['difference']:+.2f} [{b['low']:+.2f}, {b['high']:+.2f}], {p}"

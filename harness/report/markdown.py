@@ -102,8 +102,15 @@ def _baselines(data: StudyData) -> str:
     metrics = [m for m in (test.get("metrics") or {}) if m not in ("loss", "ppl")] or [data.metric]
     families = data.attrs.get("family_results") or {}
     if len(families) > 1:
-        out.append("The validation-best trial of each model family, tested once (with the weights of its best epoch):\n\n"
-                   + md_table(B.families_table(families, record, data.metric, data.maximize, metrics)))
+        per = "attention type" if data.attrs.get("tested_per") == "attention" else "model family"
+        compared = next((r["versus_best"] for r in families.values() if r.get("versus_best")), None)
+        how = "" if compared is None else (
+            f" The last column is each one's test {data.metric} minus the best trial's, with a paired bootstrap over the "
+            f"{compared['examples']} test examples (Koehn 2004; {compared['resamples']} resamples, seed {compared['seed']}; "
+            f"the smallest attainable p is {compared['min_p']:.2g}): it measures the uncertainty of the test sample for "
+            "these trained models, not that of training seeds.")
+        out.append(f"The validation-best trial of each {per}, tested once (with the weights of its best epoch).{how}\n\n"
+                   + md_table(B.families_table(families, record, data.metric, data.maximize, metrics, per)))
     if record and record.get("rows"):
         out.append(B.intro(record) + "\n\n" + md_table(B.baselines_table(record, metrics)))
     elif test and not record:

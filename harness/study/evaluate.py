@@ -164,7 +164,7 @@ def evaluate_best(study: optuna.Study, plan: Plan, *, quiet: bool = False):
             study.set_user_attr(key, {"trial": best_number, **example})
     else:
         _keep_missing(study, "best", plan, best, quiet=quiet)
-    if plan.spec.study.test == "best-per-family":
+    if plan.spec.study.test != "best":
         evaluate_families(study, plan, result, quiet=quiet)
     attention_fallback(study, plan, quiet=quiet)
     weights.clear(plan, study)
@@ -241,40 +241,81 @@ def evaluate_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial, plan: P
 
 
 def evaluate_families(study: optuna.Study, plan: Plan, best_result: dict[str, Any], *, quiet: bool = False) -> None:
-    """Test the validation-best complete trial of every model family (``config["model"]``); the overall best's
-    record is reused for its family. Stored as ``family_results`` (family -> record)."""
+    """Test the validation-best complete trial of every group (every model family, ``config["model"]``, or with
+    ``[study] test = "best-per-attention"`` every attention type; :func:`harness.study.weights.group`); the overall
+    best's record is reused for its group. Each other group's test outputs are compared with the best's by a paired
+    bootstrap over the test examples (:mod:`harness.bootstrap`, where the task can resample; ``versus_best``). Stored
+    as ``family_results`` (group -> record) and ``tested_per`` (the grouping key)."""
     import optuna
 
     from harness.storage import output_keys, study_system_attrs
 
+    key = plan.spec.study.tested_per
     stored = dict(study.user_attrs.get("family_results") or {})
     outputs = set(output_keys(study_system_attrs(study)))
     sign = -1.0 if plan.direction == "maximize" else 1.0
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE and "config" in t.user_attrs
                 and t.value is not None and math.isfinite(t.value)]
-    families = sorted({t.user_attrs["config"].get("model") for t in complete}, key=str)
-    for family in families:
-        members = [t for t in complete if t.user_attrs["config"].get("model") == family]
+    study.set_user_attr("tested_per", key)
+    groups = sorted({weights.group(t.user_attrs["config"], key) for t in complete})
+    for name in groups:
+        members = [t for t in complete if weights.group(t.user_attrs["config"], key) == name]
         best = min(members, key=lambda t: (sign * t.value, t.number))
+        what = f"best {name} trial" if key == "model" else f"best trial with {key} {name}"
         if best.number == best_result["trial"]:
-            stored[str(family)] = best_result
-        elif not (stored.get(str(family), {}).get("trial") == best.number and stored[str(family)].get("outputs") in outputs):
-            stored[str(family)], model = evaluate_trial(study, best, plan, quiet=quiet, what=f"best {family} trial")
-            _keep(study, f"family.{family}", plan, best, model)
+            stored[name] = best_result
+        elif not (stored.get(name, {}).get("trial") == best.number and stored[name].get("outputs") in outputs):
+            stored[name], model = evaluate_trial(study, best, plan, quiet=quiet, what=what)
+            _keep(study, f"family.{name}", plan, best, model)
         else:
-            _keep_missing(study, f"family.{family}", plan, best, quiet=quiet)
+            _keep_missing(study, f"family.{name}", plan, best, quiet=quiet)
+        study.set_user_attr("family_results", stored)
+    _compare_with_best(study, plan, stored, best_result, quiet=quiet)
+
+
+def _compare_with_best(study: optuna.Study, plan: Plan, stored: dict[str, Any], best_result: dict[str, Any], *,
+                       quiet: bool) -> None:
+    """Each tested group's paired bootstrap against the best trial on the test examples (stored once per pair)."""
+    from harness.bootstrap import paired_bootstrap
+    from harness.storage import get_output, study_system_attrs
+
+    system = study_system_attrs(study)
+    references, best_outputs = get_output(system, "references.test"), get_output(system, best_result["outputs"])
+    changed = False
+    for name, record in stored.items():
+        done = record.get("versus_best") or {}
+        if record is best_result or record.get("trial") == best_result["trial"] or done.get("trial") == best_result["trial"]:
+            continue
+        outputs = get_output(system, record["outputs"])
+        if references is None or outputs is None or best_outputs is None:
+            continue
+        result = paired_bootstrap(type(plan.task), references, outputs, best_outputs, plan.metric, seed=plan.spec.study.seed)
+        if result is None:
+            continue
+        record["versus_best"] = {"trial": best_result["trial"], **result}
+        changed = True
+        if not quiet:
+            from harness.console import console
+
+            console.print(f"Test {plan.metric}, {name} (trial {record['trial']}) - best (trial {best_result['trial']}): "
+                          f"{result['difference']:+.2f} [{result['low']:+.2f}, {result['high']:+.2f}], paired bootstrap "
+                          f"over {result['examples']} test examples, p = {result['p']:.3g}", markup=False)
+    if changed:
         study.set_user_attr("family_results", stored)
 
 
 def attention_fallback(study: optuna.Study, plan: Plan, *, quiet: bool = False) -> None:
-    """When the best trial's model has no attention (DLinear, an RNN without attention), retrain the best
-    complete trial whose model has attention and store its attention example, so the report still shows
-    what attention learned. Whether a model has attention is read from an untrained instance's examples
-    (one forward pass), not from a list of names. Skipped when an attention example is already stored.
+    """When the best trial's model has no attention (DLinear, an RNN without attention), store the attention example
+    of the best complete trial whose model has attention among the trials that kept their best-epoch weights (the
+    best of each model family, :mod:`harness.study.weights`), so the report still shows what attention learned.
+    Nothing is trained: without kept weights of a model with attention the report has no attention example. Whether a
+    model has attention is read from its examples, not from a list of names. Skipped when an attention example is
+    already stored.
     """
     import optuna
 
     from harness.console import console
+    from harness.training import seeded_model
 
     task, data = plan.task, plan.data
     best_number = study.user_attrs.get("test_result", {}).get("trial")
@@ -284,16 +325,22 @@ def attention_fallback(study: optuna.Study, plan: Plan, *, quiet: bool = False) 
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE and t.number != best_number
                 and "config" in t.user_attrs and t.value is not None and math.isfinite(t.value)]
     for trial in sorted(complete, key=lambda t: t.value, reverse=plan.direction == "maximize"):
-        if "attention_example" not in task.examples(task.build_model(trial.user_attrs["config"], data), data):
+        state = weights.load(plan, trial)
+        if state is None:
             continue
-        if not quiet:
-            console.print(f"The best trial's model has no attention; retraining trial {trial.number}, the best complete "
-                          "trial with attention, for the report's attention example", markup=False)
-        model, _ = retrain(plan, trial.user_attrs["config"], seed=trial.user_attrs["seed"])
+        model = seeded_model(task, trial.user_attrs["config"], data, trial.user_attrs["seed"])
+        model.load_state_dict(state)
+        model.to(plan.placement.torch_device)
         with plan.placement.autocast():
-            example = task.examples(model, data)["attention_example"]
+            examples = task.examples(model, data)
+        if "attention_example" not in examples:
+            continue
+        example = examples["attention_example"]
+        if not quiet:
+            console.print(f"The best trial's model has no attention; the attention example is trial {trial.number}'s, "
+                          "the best complete trial with attention that kept its weights", markup=False)
         why = (f"the best trial's model has no attention, so this is trial {trial.number}, the best complete trial "
-               "with attention, retrained with its seed")
+               "with attention among those that kept their best-epoch weights")
         example["description"] = f"{example.get('description') or 'attention weights'} ({why})"
         study.set_user_attr("attention_example", {"trial": trial.number, "fallback": True, **example})
         return

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import BadInputError
-from harness.spec import StudySpec, parse_spec, resolve_threads
+from harness.spec import StudySpec, default_workers, parse_spec, resolve_threads
 from harness.storage import absolute_url, check_url, display_url, storage_url
 from harness.study.evaluate import best_of, evaluate_best
 from harness.study.inputs import load_data, preflight, resolve_data_dir
@@ -43,7 +43,7 @@ def run_study(
     data_dir: str | Path | None = None,
     quiet: bool = False,
     evaluate_test: bool = True,
-    workers: int = 1,
+    workers: int | None = None,
     artifacts: str | Path | None = None,
     devices: list[str] | None = None,
     callbacks: list[Any] | None = None,
@@ -59,7 +59,9 @@ def run_study(
         evaluate_test: Evaluate the best configuration on the test split afterwards, from the best-epoch weights
             its trial kept (:mod:`harness.study.weights`; else retrained with its seed); the benchmark mode does its
             own seeded re-runs instead, and its inner trials keep no weights.
-        workers: Worker processes on this machine sharing the storage (torch threads divided among them).
+        workers: Worker processes on this machine sharing the storage (torch threads divided among them); ``None``:
+            :func:`~harness.spec.default_workers` (one per core, one thread each, on the CPU), or 1 with ``callbacks``
+            or ``on_epoch``.
         artifacts: Folder of the artifact store the tested models are kept in (default: beside the database,
             :func:`harness.artifacts.default_location`).
         devices: GPU indices for the workers, one per worker in turn (:func:`harness.launchers.local.worker_devices`);
@@ -79,6 +81,8 @@ def run_study(
     from harness.console import console
     from harness.progress import StudyProgress
 
+    if workers is None:
+        workers = 1 if callbacks or on_epoch is not None else default_workers(spec)
     if workers > 1 and (callbacks or on_epoch is not None):
         raise BadInputError(f"callbacks and on_epoch run in this process, but workers = {workers} trains in worker "
                             "processes; use workers = 1, or attach them in each worker (harness.objective)")

@@ -290,6 +290,11 @@ class CaptioningTask(Task):
                 else BLEU(tokenize="none", max_ngram_order=int(m.removeprefix("bleu"))).corpus_score(hyps, streams).score
                 for m in metrics}
 
+    @classmethod
+    def examples_in(cls, references: dict[str, Any]) -> int:
+        """Test images (each with all its reference captions)."""
+        return len(references["references"])
+
     def model_scores(self, model, data: CaptionData, split: Literal["valid", "test"]) -> dict[str, float]:
         """Teacher-forced cross-entropy per word (nats) over every (image, reference) pair."""
         import torch.nn.functional as F

@@ -158,14 +158,16 @@ def _options(spec):
     return dataset_options(spec)
 
 
-def test_attention_example_falls_back_to_the_best_trial_with_attention(tiny, tmp_path):
-    """With no attention example stored (as after a DLinear win), the best other complete trial whose model
-    has attention is retrained and its weights stored, marked as a fallback."""
+def test_attention_example_falls_back_to_the_best_trial_with_attention_that_kept_its_weights(tiny, tmp_path):
+    """With no attention example stored (as after a DLinear win), the best other complete trial whose model has
+    attention and whose best-epoch weights are on disk gives the example, marked as a fallback; nothing is trained,
+    so without such weights there is no example."""
     import shutil
 
     import tomllib
 
-    from harness.study import Plan, attention_fallback
+    from harness import resume
+    from harness.study import Plan, attention_fallback, retrain, weights
 
     shutil.copy(tiny["folder"] / "f.db", tmp_path / "f.db")
     url = f"sqlite:///{tmp_path / 'f.db'}"
@@ -173,13 +175,21 @@ def test_attention_example_falls_back_to_the_best_trial_with_attention(tiny, tmp
     study.set_user_attr("attention_example", None)
     spec = parse_spec(tomllib.loads(TINY))
     task, data = load_data(spec, None)
-    attention_fallback(study, Plan.resolve(spec, task, data, threads=1), quiet=True)
-    study = optuna.load_study(study_name="fc-tiny", storage=url)
-    example = study.user_attrs["attention_example"]
+    plan = Plan.resolve(spec, task, data, threads=1, checkpoints=tmp_path / "checkpoints", trial_weights=True)
+    attention_fallback(study, plan, quiet=True)  # the run cleared its weights files: nothing to show, nothing trained
+    assert optuna.load_study(study_name="fc-tiny", storage=url).user_attrs["attention_example"] is None
     others = sorted((t for t in study.trials if t.number != study.best_trial.number and t.params["model"] != "dlinear"),
                     key=lambda t: t.value)
+    for trial in others[:2]:  # the best-epoch weights two trials kept, as the objective saves them
+        model, _ = retrain(plan, trial.user_attrs["config"], seed=trial.user_attrs["seed"])
+        resume.save(weights.path(plan, trial.number), {
+            "study": plan.name, "trial": trial.number, "config": trial.user_attrs["config"],
+            "seed": trial.user_attrs["seed"], "state_dict": model.state_dict()})
+    attention_fallback(study, plan, quiet=True)
+    study = optuna.load_study(study_name="fc-tiny", storage=url)
+    example = study.user_attrs["attention_example"]
     assert example["fallback"] is True and example["trial"] == others[0].number
-    assert "the best complete trial with attention, retrained with its seed" in example["description"]
+    assert "the best complete trial with attention among those that kept their best-epoch weights" in example["description"]
     assert all(math.isclose(sum(row), 1.0, abs_tol=1e-2) for row in example["weights"])  # a softmax over the look-back
     attention_fallback(study, Plan.resolve(spec, task, data, threads=1), quiet=True)  # idempotent: a stored fallback is kept
     assert optuna.load_study(study_name="fc-tiny", storage=url).user_attrs["attention_example"] == example
