@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python benchmarks/attention_kernels.py
 	$(BIN)/python benchmarks/overhead.py --profile
 	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/batching.py --data-dir $(DATA_DIR) --out benchmarks/batching.jsonl && $(BIN)/python benchmarks/batching.py --out benchmarks/batching.jsonl --summarise
 	$(BIN)/python benchmarks/workers.py
 	$(BIN)/python benchmarks/shared_machine.py
 	$(BIN)/python benchmarks/data_memory.py --data-dir $(DATA_DIR)
