@@ -264,24 +264,22 @@ class Task(ABC):
         return cls.score(references, outputs)[metric]
 
     @classmethod
-    def examples_in(cls, references: Any) -> int | None:
-        """How many examples stored references hold, where the task can :meth:`resample` them (a paired bootstrap over
-        test examples, :mod:`harness.bootstrap`); ``None``: it cannot (the default)."""
+    def example_statistics(cls, references: Any, outputs: Any, metric: str) -> Any:
+        """Per-example sufficient statistics of ``metric``: a ``(n_examples, k)`` NumPy array whose column sums give the
+        corpus score through :meth:`score_statistics` (n-gram matches and lengths for BLEU and chrF, as
+        ``sacrebleu.significance`` resamples them). A paired bootstrap over test examples (:mod:`harness.bootstrap`)
+        resamples its rows. ``None`` (the default): the task's metric does not decompose so."""
         return None
 
     @classmethod
-    def resample(cls, references: Any, outputs: Any, index: list[int]) -> tuple[Any, Any]:
-        """The references and outputs of the examples at positions ``index`` (repeats allowed), in that order, in the
-        layout :meth:`score` reads; only where :meth:`examples_in` is not ``None``. The default picks from every list
-        of one entry per example in the two dicts and keeps their other values (a tokenizer's name).
+    def score_statistics(cls, references: Any, totals: Any, metric: str) -> float:
+        """``metric`` from the column sums ``(k,)`` of :meth:`example_statistics` (``references`` for its settings,
+        such as a tokenizer); only where :meth:`example_statistics` is not ``None``.
 
         Raises:
-            NotImplementedError: the task cannot resample (:meth:`examples_in` is ``None``).
+            NotImplementedError: the task's metrics do not decompose (the default).
         """
-        n = cls.examples_in(references)
-        if n is None:
-            raise NotImplementedError(f"task '{cls.name}' cannot resample its outputs")
-        return _pick(references, index, n), _pick(outputs, index, n)
+        raise NotImplementedError(f"task '{cls.name}' has no per-example statistics")
 
     @abstractmethod
     def model_scores(self, model: nn.Module, data: Any, split: Literal["valid", "test"]) -> dict[str, float]:
@@ -350,7 +348,3 @@ class Task(ABC):
         """
         return {}
 
-
-def _pick(values: dict[str, Any], index: list[int], n: int) -> dict[str, Any]:
-    """``values`` with every list of ``n`` entries (one per example) replaced by its entries at ``index``."""
-    return {k: [v[i] for i in index] if isinstance(v, list) and len(v) == n else v for k, v in values.items()}

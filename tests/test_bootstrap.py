@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from harness_tasks.translation.task import TranslationTask
 
 from harness.bootstrap import paired_bootstrap, significant
 from harness.task import Task
-from harness_tasks.translation.task import TranslationTask
 
 SOURCES = [f"source {i}" for i in range(40)]
 REFERENCES = {"sources": SOURCES, "references": [[f"der Hund {i} läuft über die Wiese"] for i in range(40)],
@@ -15,11 +15,24 @@ PERFECT = {"hypotheses": [r[0] for r in REFERENCES["references"]]}
 HALF = {"hypotheses": [r[0] if i % 2 else "die Katze schläft" for i, r in enumerate(REFERENCES["references"])]}
 
 
-def test_resampling_picks_every_per_example_list_and_keeps_the_rest():
-    refs, outs = TranslationTask.resample(REFERENCES, HALF, [3, 3, 0])
-    assert refs["sources"] == ["source 3", "source 3", "source 0"] and refs["bleu_tokenize"] == "13a"
-    assert refs["references"] == [REFERENCES["references"][i] for i in (3, 3, 0)]
-    assert outs["hypotheses"] == ["der Hund 3 läuft über die Wiese"] * 2 + ["die Katze schläft"]
+@pytest.mark.parametrize("metric", ["bleu", "bleu_lc", "chrf", "exact"])
+def test_summed_statistics_give_the_corpus_score(metric):
+    for outputs in (PERFECT, HALF):
+        rows = TranslationTask.example_statistics(REFERENCES, outputs, metric)
+        assert rows.shape[0] == 40
+        assert TranslationTask.score_statistics(REFERENCES, rows.sum(axis=0), metric) == pytest.approx(
+            TranslationTask.score_one(REFERENCES, outputs, metric), abs=1e-9)
+
+
+@pytest.mark.parametrize("metric", ["bleu1", "bleu4", "exact"])
+def test_captioning_statistics_give_the_corpus_score(metric):
+    from harness_tasks.captioning.task import CaptioningTask
+
+    refs = {"image_ids": list(range(3)), "references": [["a dog runs", "a dog is running"], ["two cats sit"], ["a man"]]}
+    outputs = {"captions": ["a dog runs", "two cats", "a woman walks"]}
+    rows = CaptioningTask.example_statistics(refs, outputs, metric)
+    assert CaptioningTask.score_statistics(refs, rows.sum(axis=0), metric) == pytest.approx(
+        CaptioningTask.score_one(refs, outputs, metric), abs=1e-9)
 
 
 def test_a_clearly_better_model_differs_beyond_the_interval():
@@ -38,13 +51,12 @@ def test_identical_outputs_do_not_differ():
     assert not significant(result)
 
 
-def test_a_task_that_cannot_resample_gets_no_bootstrap():
-    class Plain(Task):  # the base class's examples_in: None
+def test_a_task_without_per_example_statistics_gets_no_bootstrap():
+    class Plain(Task):  # the base class's example_statistics: None
         name = "plain"
 
-    assert Plain.examples_in({"references": [1, 2]}) is None
     assert paired_bootstrap(Plain, {"references": [1, 2]}, {}, {}, "x") is None
-    with pytest.raises(NotImplementedError, match="cannot resample"):
-        Plain.resample({}, {}, [0])
+    with pytest.raises(NotImplementedError, match="no per-example statistics"):
+        Plain.score_statistics({}, [0], "x")
     with pytest.raises(ValueError, match="resamples must be >= 1"):
         paired_bootstrap(TranslationTask, REFERENCES, HALF, HALF, "bleu", resamples=0)

@@ -75,10 +75,14 @@ def test_the_loader_yields_the_batches_of_the_list_it_replaced(task, dataset, re
         assert all(same(g, e) for g, e in zip(got, expected))
 
 
-def test_translation_batches_are_random_by_default():
-    """Consecutive slices of one random permutation per epoch (bucketing by length cost Multi30k 4.4 chrF after 4
-    epochs in a controlled run, so it is opt-in)."""
+def test_translation_batches_are_bucketed_by_default_and_random_on_request():
+    """Random batches (``batches = "random"``) are consecutive slices of one random permutation per epoch."""
+    from harness_tasks.translation.task import BucketBatches
+
     task, data = load_data(spec_with("translation", {**TINY["translation"], "train_size": 300}), resolve_data_dir(None))
+    assert isinstance(train_loader(task, data, 16, torch.Generator(device="cpu").manual_seed(0)).batch_sampler, BucketBatches)
+    task, data = load_data(spec_with("translation", {**TINY["translation"], "train_size": 300, "batches": "random"}),
+                           resolve_data_dir(None))
     loader = train_loader(task, data, 16, torch.Generator(device="cpu").manual_seed(0))
     expected = torch.randperm(len(data.train), generator=torch.Generator(device="cpu").manual_seed(0)).tolist()
     assert [i for batch in loader.batch_sampler for i in batch] == expected

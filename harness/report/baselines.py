@@ -145,9 +145,9 @@ def families_table(results: dict[str, dict[str, Any]], record: dict[str, Any] | 
 
 
 def _versus_best(result: dict[str, Any]) -> str:
-    """``-2.31 [-3.40, -1.25], p = 0.002`` from a stored paired bootstrap (``best`` for the best trial itself)."""
+    """``-2.31 [-3.40, -1.25], p = 0.002 (the floor)`` from a stored paired bootstrap (a dash for the best trial)."""
     b = result.get("versus_best")
     if not b:
         return DASH
-    p = f"p < {b['min_p']:.2g}" if b["p"] <= b["min_p"] else f"p = {b['p']:.2g}"
+    p = f"p = {b['p']:.2g}" + (" (the floor)" if b["p"] <= b["min_p"] else "")
     return f"{b['difference']:+.2f} [{b['low']:+.2f}, {b['high']:+.2f}], {p}"

@@ -280,20 +280,37 @@ class CaptioningTask(Task):
 
     @classmethod
     def _scores(cls, references: dict[str, Any], outputs: dict[str, list[str]], metrics: tuple[str, ...]) -> dict[str, float]:
-        from sacrebleu.metrics import BLEU
+        hyps, refs = cls._pairs(references, outputs)
+        streams = reference_streams(refs)
+        return {m: 100.0 * sum(h in set(r) for h, r in zip(hyps, refs)) / len(hyps) if m == "exact"
+                else _bleu(m).corpus_score(hyps, streams).score for m in metrics}
 
+    @staticmethod
+    def _pairs(references: dict[str, Any], outputs: dict[str, list[str]]) -> tuple[list[str], list[list[str]]]:
         hyps, refs = list(outputs["captions"]), references["references"]
         if len(hyps) != len(refs) or not hyps:
             raise ValueError(f"{len(hyps)} captions for {len(refs)} images")
-        streams = reference_streams(refs)
-        return {m: 100.0 * sum(h in set(r) for h, r in zip(hyps, refs)) / len(hyps) if m == "exact"
-                else BLEU(tokenize="none", max_ngram_order=int(m.removeprefix("bleu"))).corpus_score(hyps, streams).score
-                for m in metrics}
+        return hyps, refs
 
     @classmethod
-    def examples_in(cls, references: dict[str, Any]) -> int:
-        """Test images (each with all its reference captions)."""
-        return len(references["references"])
+    def example_statistics(cls, references: dict[str, Any], outputs: dict[str, list[str]], metric: str):
+        """Per image: sacrebleu's n-gram statistics of BLEU-n against every reference, or ``[exact match, 1]``."""
+        import numpy as np
+
+        from harness.bootstrap import sacrebleu_statistics
+
+        hyps, refs = cls._pairs(references, outputs)
+        if metric == "exact":
+            return np.array([[float(h in set(r)), 1.0] for h, r in zip(hyps, refs)])
+        return sacrebleu_statistics(_bleu(metric), hyps, reference_streams(refs))
+
+    @classmethod
+    def score_statistics(cls, references: dict[str, Any], totals, metric: str) -> float:
+        from harness.bootstrap import sacrebleu_score
+
+        if metric == "exact":
+            return 100.0 * float(totals[0]) / float(totals[1])
+        return sacrebleu_score(_bleu(metric), totals)
 
     def model_scores(self, model, data: CaptionData, split: Literal["valid", "test"]) -> dict[str, float]:
         """Teacher-forced cross-entropy per word (nats) over every (image, reference) pair."""
@@ -389,6 +406,13 @@ def random_shift(images, shift: int, generator, fill: list[float]):
         out[b, :, max(0, dy) : H + min(0, dy), max(0, dx) : W + min(0, dx)] = \
             images[b, :, max(0, -dy) : H + min(0, -dy), max(0, -dx) : W + min(0, -dx)]
     return out
+
+
+def _bleu(metric: str):
+    """sacrebleu's BLEU of order ``n`` for ``bleun`` on pre-tokenised captions (``tokenize="none"``)."""
+    from sacrebleu.metrics import BLEU
+
+    return BLEU(tokenize="none", max_ngram_order=int(metric.removeprefix("bleu")))
 
 
 def reference_streams(references: list[list[str]]) -> list[list[str | None]]:

@@ -58,7 +58,7 @@ class Preprocessing(BaseModel):
     vocab_size: int = Field(8000, ge=16, le=64000)
     tokenizer: Literal["unigram", "bpe"] = "unigram"
     max_len: int = Field(64, ge=4, le=1024)
-    batches: Literal["random", "bucketed"] = "random"
+    batches: Literal["random", "bucketed"] = "bucketed"
 
 
 @dataclass
@@ -257,21 +257,38 @@ class TranslationTask(Task):
 
     @classmethod
     def _scores(cls, references: dict[str, Any], outputs: dict[str, list[str]], metrics: tuple[str, ...]) -> dict[str, float]:
-        from sacrebleu.metrics import BLEU, CHRF
+        hyps, refs = cls._pairs(references, outputs)
+        streams = _reference_streams(refs)
+        return {m: 100.0 * sum(_exact(h, rs) for h, rs in zip(hyps, refs)) / len(hyps) if m == "exact"
+                else _scorer(m, references["bleu_tokenize"]).corpus_score(hyps, streams).score for m in metrics}
 
+    @staticmethod
+    def _pairs(references: dict[str, Any], outputs: dict[str, list[str]]) -> tuple[list[str], list[list[str]]]:
         hyps, refs = list(outputs["hypotheses"]), references["references"]
         if len(hyps) != len(refs) or not hyps:
             raise ValueError(f"{len(hyps)} hypotheses for {len(refs)} examples")
-        streams, tokenize = _reference_streams(refs), references["bleu_tokenize"]
-        scorers = {"bleu": lambda: BLEU(tokenize=tokenize), "bleu_lc": lambda: BLEU(tokenize=tokenize, lowercase=True),
-                   "chrf": CHRF}
-        return {m: 100.0 * sum(h.strip() in {r.strip() for r in rs} for h, rs in zip(hyps, refs)) / len(hyps)
-                if m == "exact" else scorers[m]().corpus_score(hyps, streams).score for m in metrics}
+        return hyps, refs
 
     @classmethod
-    def examples_in(cls, references: dict[str, Any]) -> int:
-        """Test sentences (each with all its references)."""
-        return len(references["references"])
+    def example_statistics(cls, references: dict[str, Any], outputs: dict[str, list[str]], metric: str):
+        """Per sentence: sacrebleu's n-gram statistics of BLEU, lowercased BLEU or chrF against every reference, or
+        ``[exact match, 1]``."""
+        import numpy as np
+
+        from harness.bootstrap import sacrebleu_statistics
+
+        hyps, refs = cls._pairs(references, outputs)
+        if metric == "exact":
+            return np.array([[float(_exact(h, rs)), 1.0] for h, rs in zip(hyps, refs)])
+        return sacrebleu_statistics(_scorer(metric, references["bleu_tokenize"]), hyps, _reference_streams(refs))
+
+    @classmethod
+    def score_statistics(cls, references: dict[str, Any], totals, metric: str) -> float:
+        from harness.bootstrap import sacrebleu_score
+
+        if metric == "exact":
+            return 100.0 * float(totals[0]) / float(totals[1])
+        return sacrebleu_score(_scorer(metric, references["bleu_tokenize"]), totals)
 
     def model_scores(self, model, data: TranslationData, split: Literal["valid", "test"]) -> dict[str, float]:
         """Teacher-forced cross-entropy per target token (nats) over every reference, and its perplexity."""
@@ -400,6 +417,20 @@ def _summed_loss(model, src, src_lens, tgt_in, tgt_out) -> float:
     logits = model(src, src_lens, tgt_in)  # (B, Tt, V)
     return F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=PAD_ID,
                            reduction="sum").item()
+
+
+def _scorer(metric: str, tokenize: str):
+    """The sacrebleu metric object of ``bleu``, ``bleu_lc`` or ``chrf``."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    if metric == "chrf":
+        return CHRF()
+    return BLEU(tokenize=tokenize, lowercase=metric == "bleu_lc")
+
+
+def _exact(hypothesis: str, references: list[str]) -> bool:
+    """Whether the hypothesis equals one of the references (surrounding white space ignored)."""
+    return hypothesis.strip() in {r.strip() for r in references}
 
 
 def collate(pairs: list[tuple[list[int], list[int]]]):
