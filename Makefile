@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python benchmarks/workers.py
 	$(BIN)/python benchmarks/shared_machine.py
 	$(BIN)/python benchmarks/data_memory.py --data-dir $(DATA_DIR)
+	$(BIN)/python benchmarks/memory.py --data-dir $(DATA_DIR)
 	$(BIN)/python benchmarks/frozen_encoder.py --data-dir $(DATA_DIR)
 	$(BIN)/python benchmarks/storage.py
 	$(BIN)/python benchmarks/scale.py

@@ -2,6 +2,11 @@
 
 Bahdanau, Cho & Bengio, 2015, "Neural Machine Translation by Jointly Learning to Align and Translate",
 ICLR (Luong et al. 2015 call it the *concat* score).
+
+The score needs ``tanh(W_q s + W_k h)`` for every query-key pair, a ``(B, Tq, Tk, A)`` tensor: 604 MB in fp32 for a
+batch of 512 forecasting windows with 96 queries, 96 keys and A = 128. It is computed a block of queries at a time,
+each block at most :data:`BLOCK_ELEMENTS` values, so memory stays bounded whatever the batch and sequence lengths;
+every score is the same arithmetic as in one piece.
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ import torch
 from torch import Tensor, nn
 
 from harness.attention._base import Attention, AttentionConfig, Memory, expand_mask, masked_softmax
+
+#: Most values of ``tanh(W_q s + W_k h)`` held at once (a block of queries): 2**23, 32 MiB in fp32.
+BLOCK_ELEMENTS = 2**23
 
 
 class AdditiveAttention(Attention):
@@ -31,6 +39,9 @@ class AdditiveAttention(Attention):
     ) -> tuple[Tensor, Tensor]:
         q = self.W_q(query).unsqueeze(2)  # (B, Tq, 1, A)
         k = memory.scored.unsqueeze(1)  # (B, 1, Tk, A)
-        scores = self.v(torch.tanh(q + k)).squeeze(-1)  # (B, Tq, Tk)
+        B, Tq, _, A = q.shape
+        block = max(1, BLOCK_ELEMENTS // max(1, B * k.size(2) * A))  # queries per block
+        scores = torch.cat([self.v(torch.tanh(q[:, i : i + block] + k)).squeeze(-1)  # (B, block, Tk)
+                            for i in range(0, Tq, block)], dim=1)  # (B, Tq, Tk)
         weights = masked_softmax(scores, expand_mask(mask, query, memory.key))  # (B, Tq, Tk)
         return weights @ memory.value, weights  # (B, Tq, key_size)

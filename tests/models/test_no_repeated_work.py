@@ -163,3 +163,23 @@ def test_a_variant_written_as_forward_alone_still_attends_over_a_memory():
 
     with pytest.raises(NotImplementedError, match="Neither implements neither"):
         Neither(AttentionConfig(4, 4))(query, keys, keys)
+
+
+def test_additive_attention_in_blocks_of_queries_gives_the_scores_of_one_piece(monkeypatch):
+    """Bounded memory: the (B, Tq, Tk, A) tanh is built a block of queries at a time; the result is unchanged."""
+    from harness.attention import additive
+
+    torch.manual_seed(0)
+    module = build_attention("additive", AttentionConfig(32, 32)).eval()
+    query, keys = torch.randn(4, 96, 32), torch.randn(4, 96, 32)
+    mask = torch.ones(4, 96, dtype=torch.bool)
+    mask[1, 50:] = False
+    one_piece = module(query, keys, keys, mask)
+    monkeypatch.setattr(additive, "BLOCK_ELEMENTS", 4 * 96 * 32 * 7)  # blocks of 7 queries (the last one shorter)
+    blocks = module(query, keys, keys, mask)
+    torch.testing.assert_close(blocks[0], one_piece[0], rtol=0, atol=1e-6)
+    torch.testing.assert_close(blocks[1], one_piece[1], rtol=0, atol=1e-6)
+    grad = torch.autograd.grad(module(query, keys, keys, mask)[0].sum(), module.v.weight)[0]
+    monkeypatch.setattr(additive, "BLOCK_ELEMENTS", 2**23)
+    expected = torch.autograd.grad(module(query, keys, keys, mask)[0].sum(), module.v.weight)[0]
+    torch.testing.assert_close(grad, expected, rtol=1e-4, atol=1e-4)  # the blocks' gradients add up in another order
