@@ -129,3 +129,29 @@ def test_enqueued_values_must_lie_in_the_searched_domain():
         parse_spec(spec_with(search={"attention": ["dot"]}, enqueue=[{"attention": "additive"}]), source="x.toml")
     with pytest.raises(SpecError, match=r"lr = 0.5 is outside the searched domain \[0.0001, 0.01\] log"):
         parse_spec(spec_with(enqueue=[{"lr": 0.5}]), source="x.toml")
+
+
+DATASET = {"name": "numbers-en-de"}
+
+
+@pytest.mark.parametrize("threads,n_trials,expected", [(2, 6, 2), (1, 6, 1), (4, 3, 3), (2, 1, 1), (None, 8, None)])
+def test_a_run_on_the_cpu_defaults_to_one_worker_per_thread(threads, n_trials, expected):
+    """[budget] threads is the run's total: without --workers each thread is a worker process of its own."""
+    from harness.spec import available_cores, default_workers, resolve_threads
+
+    budget = {"max_epochs": 1, **({"threads": threads} if threads else {})}
+    spec = parse_spec({"study": {"name": "w", "task": "translation", "n_trials": n_trials}, "dataset": DATASET,
+                       "budget": budget}, source="t")
+    workers = default_workers(spec)
+    assert workers == (expected if expected is not None else min(available_cores(), n_trials))
+    assert resolve_threads(spec, workers) == max(1, (threads or available_cores()) // workers)
+
+
+def test_dry_run_shows_the_default_workers():
+    from harness import api
+
+    spec = {"study": {"name": "w", "task": "translation", "n_trials": 6}, "dataset": DATASET,
+            "budget": {"max_epochs": 1, "threads": 2}}
+    plan = api.plan(spec)
+    assert plan["launcher"]["workers"] == 2 and plan["threads"] == 1
+    assert api.plan(spec, workers=1)["threads"] == 2
