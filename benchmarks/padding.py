@@ -4,15 +4,15 @@ and a hand-written reference loop that batches by length as torchtext's BucketIt
 Three arms train the same sizes on the same 10,000 Multi30k de->en pairs (max 48 subword tokens, 8,000-piece
 vocabularies), batch 64, Adam, fp32, one torch thread, each in its own subprocess, interleaved ``--repeats`` times:
 
-- **harness**: this checkout's ``TranslationTask.loss`` on its own default batches (an epoch of the task's batch
-  sampler);
+- **harness**: this checkout's ``TranslationTask.loss`` and optimizer (``build_optimizer``: Adam, fused where
+  PyTorch has it) on its own default batches (an epoch of the task's batch sampler);
 - **earlier** (``--earlier DIR``, a checkout of an earlier commit, e.g. ``git worktree add DIR beb94b7``): the same
   calls on that code's default batches (random at beb94b7), imported from ``DIR``;
 - **reference**: plain PyTorch written for this script, the models of bentrevett/pytorch-seq2seq (whose Multi30k
   figures the reports cite): a bidirectional GRU encoder and a GRU decoder with Bahdanau attention recomputed at
   every step (notebook 3), and ``torch.nn.Transformer`` (pre-norm) with sinusoidal positions, batched like
   ``BucketIterator``: pools of 100 batches sorted by source length, batches shuffled; output layer and loss over
-  every target position with ``ignore_index``.
+  every target position with ``ignore_index``; ``torch.optim.Adam`` with its defaults.
 
 Models: GRU with additive attention (hidden 256, embeddings 128) and a 2+2-layer Transformer (d 256, 8 heads,
 feed-forward 1024). Each arm times ``--steps`` optimizer steps after 3 warm-up steps with ``time.process_time``, and
@@ -65,22 +65,24 @@ def measure(arm: str, model: str, steps: int, data_dir: str) -> dict:
         net = (reference_gru if model == "rnn" else reference_transformer)(data.src_tok.vocab_size, data.tgt_tok.vocab_size)
         batches = [collate([data.train[i] for i in b]) for b in bucket_iterator(data.train, BATCH, generator)]
 
+        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+
         def loss_of(batch):
             src, src_lens, tgt_in, tgt_out = batch
             logits = net(src, src_lens, tgt_in)
             return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=0)
     else:
         from harness.data import train_loader
-        from harness.training import seeded_model
+        from harness.training import build_optimizer, seeded_model
 
         config = build_space(spec).suggest(optuna.trial.FixedTrial({}))
         net = seeded_model(task, config, data, 0)
+        optimizer = build_optimizer(net, config)  # the checkout's own Adam (lr 1e-3, no weight decay)
         batches = list(train_loader(task, data, BATCH, generator))
 
         def loss_of(batch):
             return task.loss(net, batch)[0]
 
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     net.train()
     picked = batches[: steps + 3]
 

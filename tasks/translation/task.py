@@ -48,10 +48,13 @@ class Preprocessing(BaseModel):
         tokenizer: SentencePiece model type, ``unigram`` (Kudo 2018) or ``bpe`` (Sennrich et al. 2016).
         max_len: Longest sequence in subword tokens; longer training pairs are dropped, longer
             evaluation sources truncated.
-        batches: ``random`` (the default): each epoch's batches are consecutive slices of a random permutation;
-            ``bucketed``: pairs of similar source length batched together (:class:`BucketBatches`), less padding
-            but worse translations at small budgets: on 10,000 Multi30k pairs, GRU + dot attention, one seed,
-            validation chrF 30.08 bucketed against 34.48 random after 4 epochs.
+        batches: ``bucketed`` (the default): pairs of similar source and target length batched together
+            (:class:`BucketBatches`); ``random``: each epoch's batches are consecutive slices of a random permutation.
+            Settled by ``benchmarks/batching.py`` on 10,000 Multi30k pairs (batch 64, constant learning rate, 3
+            seeds, 1 thread): padding falls from 49% to 6.5% of target positions and an epoch from 63 to 41 CPU
+            seconds (GRU + additive attention) and from 106 to 66 (2+2-layer Transformer); after equal epochs
+            validation BLEU does not differ detectably (+0.64 [-2.22, +3.51] and -0.76 [-4.29, +2.76]), within the
+            random run's CPU time it is higher (+3.91 [+0.80, +7.01] and +2.03 [+0.52, +3.54]).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
