@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python benchmarks/throughput.py
 	test -d ../wt-old || git worktree add ../wt-old beb94b7
 	$(BIN)/python benchmarks/padding.py --data-dir $(DATA_DIR) --earlier ../wt-old
+	$(BIN)/python benchmarks/padding.py --data-dir $(DATA_DIR) --earlier ../wt-old --validation
 	$(BIN)/python benchmarks/batching.py --data-dir $(DATA_DIR) --out benchmarks/batching.jsonl && $(BIN)/python benchmarks/batching.py --out benchmarks/batching.jsonl --summarise
 	$(BIN)/python benchmarks/workers.py
 	$(BIN)/python benchmarks/shared_machine.py

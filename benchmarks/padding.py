@@ -18,7 +18,11 @@ Models: GRU with additive attention (hidden 256, embeddings 128) and a 2+2-layer
 feed-forward 1024). Each arm times ``--steps`` optimizer steps after 3 warm-up steps with ``time.process_time``, and
 counts the real target tokens and the padded target and source positions of those batches.
 
+``--validation`` times one validation pass instead (greedy decoding of the 1,014 sentences and the teacher-forced
+loss) of the freshly seeded models, in this checkout and the earlier one, and checks that both give the same BLEU.
+
     python benchmarks/padding.py --data-dir ../shared/data --earlier ../wt-old [--repeats 3] [--steps 40] [--quick]
+    python benchmarks/padding.py --data-dir ../shared/data --earlier ../wt-old --validation
 """
 
 from __future__ import annotations
@@ -44,6 +48,25 @@ def spec_for(model: str) -> dict:
             "dataset": {"name": "multi30k", "source_lang": "de", "target_lang": "en", "vocab_size": 8000, "max_len": 48},
             "budget": {"max_epochs": 1, "max_train_examples": 10_000, "threads": 1},
             "search": {**search, "schedule": "constant", "lr": 1e-3, "batch_size": BATCH}}
+
+
+def measure_validation(model: str, data_dir: str) -> dict:
+    """In a subprocess: CPU seconds of one validation pass (greedy decoding of the 1,014 sentences, teacher-forced
+    loss) of the freshly seeded model, which is the same in every checkout whose model code builds the same weights."""
+    import optuna
+    import torch
+
+    from harness.spec import build_space, parse_spec
+    from harness.study import load_data
+    from harness.training import seeded_model
+
+    torch.set_num_threads(1)
+    spec = parse_spec(spec_for(model))
+    task, data = load_data(spec, Path(data_dir))
+    net = seeded_model(task, build_space(spec).suggest(optuna.trial.FixedTrial({})), data, 0)
+    start = time.process_time()
+    metrics = task.evaluate(net, data, "valid")
+    return {"model": model, "cpu": time.process_time() - start, "bleu": metrics["bleu"], "loss": metrics["loss"]}
 
 
 def measure(arm: str, model: str, steps: int, data_dir: str) -> dict:
@@ -189,7 +212,7 @@ def _reference_models():
 
 def run_arm(arm: str, model: str, args, earlier_path: str | None) -> dict:
     env = dict(os.environ)
-    if arm == "earlier":
+    if arm.startswith("earlier"):
         env["PYTHONPATH"] = earlier_path
     proc = subprocess.run([sys.executable, __file__, "--measure", arm, "--model", model, "--steps", str(args.steps),
                            "--data-dir", args.data_dir], capture_output=True, text=True, env=env, timeout=1800)
@@ -205,11 +228,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--quick", action="store_true", help="one repeat of 5 steps")
+    parser.add_argument("--validation", action="store_true",
+                        help="time one validation pass (greedy decoding, loss) instead of training steps")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--model", default="rnn", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure, args.model, args.steps, args.data_dir)))
+        validation = args.measure.endswith("-validation")
+        result = measure_validation(args.model, args.data_dir) if validation else measure(
+            args.measure, args.model, args.steps, args.data_dir)
+        print(json.dumps(result))
         return
     from _common import median, record
 
@@ -226,10 +254,28 @@ def main() -> None:
             commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
                                     text=True).stdout.strip()
         results: dict[tuple[str, str], list[dict]] = {}
+        if args.validation:
+            arms = [a for a in arms if a != "reference"]
         for _ in range(args.repeats):
             for model in ("rnn", "transformer"):
                 for arm in arms:
-                    results.setdefault((model, arm), []).append(run_arm(arm, model, args, earlier_path))
+                    name = f"{arm}-validation" if args.validation else arm
+                    results.setdefault((model, arm), []).append(run_arm(name, model, args, earlier_path))
+    if args.validation:
+        lines = [f"Multi30k de->en validation split (1,014 sentences), one pass of the freshly seeded model (seed 0): greedy "
+                 f"decoding and the teacher-forced loss, fp32, 1 torch thread, process CPU seconds, median of "
+                 f"{args.repeats} interleaved runs.", "", "| model | harness | " + (f"harness at {commit} | ratio |"
+                 if args.earlier else ""), "| --- | --- |" + (" --- | --- |" if args.earlier else "")]
+        for model, label in (("rnn", "GRU + additive attention"), ("transformer", f"Transformer {LAYERS}+{LAYERS}")):
+            now = median([r["cpu"] for r in results[model, "harness"]])
+            row = f"| {label} | {now:.1f} s |"
+            if args.earlier:
+                then = median([r["cpu"] for r in results[model, "earlier"]])
+                same = {round(r["bleu"], 6) for r in results[model, "harness"] + results[model, "earlier"]}
+                row += f" {then:.1f} s | {then / now:.2f}x ({'the same' if len(same) == 1 else 'different'} BLEU) |"
+            lines.append(row)
+        record("Translation validation: CPU seconds of one pass against an earlier commit", lines, threads=1)
+        return
     names = {"harness": "harness (this checkout, default batches)", "reference": "reference loop, BucketIterator batches",
              "earlier": f"harness at {commit if args.earlier else ''} (its default batches)"}
     lines = [f"Multi30k de->en, 10,000 pairs, batch {BATCH}, Adam, fp32, 1 torch thread; {args.steps} steps after 3 "
