@@ -31,7 +31,7 @@ measurement, and an arm may well turn out *better* than the validation winner on
   1937) with the Nemenyi critical difference (Nemenyi 1963) and its critical-difference diagram, as
   recommended by Demsar (2006, "Statistical Comparisons of Classifiers over Multiple Data Sets"), computed
   by autorank;
-- :func:`mean_ci`, :func:`median_iqr`, :func:`holm`, :func:`ranks`, :func:`performance_profile`: summaries.
+- :func:`mean_ci`, :func:`mean_interval`, :func:`median_iqr`, :func:`holm`, :func:`ranks`, :func:`performance_profile`: summaries.
 
 scipy and autorank are imported inside the functions: the report imports this module and must stay light.
 """
@@ -76,6 +76,27 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
     sem = stats.sem(values)
     half = sem * stats.t.ppf(0.5 + level / 2, n - 1)
     return mean, mean - half, mean + half
+
+
+def mean_interval(values: Sequence[float], level: float = 0.95, resamples: int = 9999) -> tuple[float, float, float]:
+    """``(mean, low, high)``: the mean and its ``level`` percentile bootstrap interval (``scipy.stats.bootstrap``,
+    ``resamples`` draws, seeded, so a report regenerates the same). The interval lies between the smallest and the
+    largest value, so it never leaves the metric's range (a t interval over 5 seeds of chrF near 100 can pass 100).
+
+    With one value, or values all equal, there is no interval to draw: ``low`` and ``high`` are NaN, or the value.
+    """
+    import numpy as np
+    from scipy import stats
+
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, math.nan, math.nan
+    if len(set(values)) == 1:
+        return mean, float(values[0]), float(values[0])
+    result = stats.bootstrap((np.asarray(values, dtype=float),), np.mean, confidence_level=level, n_resamples=resamples,
+                             method="percentile", random_state=np.random.default_rng(0))
+    return mean, float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
 def median_iqr(values: Sequence[float]) -> tuple[float, float, float]:

@@ -397,3 +397,14 @@ def test_validation_chosen_best_and_holm_keep_the_false_alarm_rate_under_equal_a
         alarms += any(v in ("worse", "better") for v in result.verdicts.values())
     # binomial(600, 0.05): mean 30, sd 5.3; 45 is about 3 sd above
     assert alarms / runs <= 0.075
+
+
+def test_mean_interval_is_a_seeded_percentile_bootstrap_inside_the_values():
+    from harness.report.stats import mean_interval
+
+    values = [99.9, 99.8, 99.95, 90.1, 99.7]  # a t interval here passes 100: 97.89 +- 5.4
+    mean, low, high = mean_interval(values)
+    assert mean == pytest.approx(sum(values) / 5) and min(values) <= low < mean < high <= max(values)
+    assert mean_interval(values) == (mean, low, high)  # seeded: a report regenerates the same
+    assert mean_interval([3.0, 3.0])[1:] == (3.0, 3.0)
+    assert all(math.isnan(x) for x in mean_interval([7.0])[1:])

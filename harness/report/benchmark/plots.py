@@ -113,13 +113,13 @@ def seeds_plot(data: BenchmarkData, problem: str) -> bytes | None:
         ax = fig.add_subplot()
         for i, arm in enumerate(order):
             values = scores[arm]
-            mean, low, high = stats.mean_ci(values)
+            mean, low, high = stats.mean_interval(values)
             ax.scatter(values, [i] * len(values), color="0.5", s=14, zorder=2)
             xerr = [[mean - low], [high - mean]] if len(values) > 1 else None  # one seed: a mean without an interval
             ax.errorbar([mean], [i], xerr=xerr, fmt="o", color="C3", capsize=4, zorder=3)
         ax.set_yticks(range(len(order)), order)
         ax.invert_yaxis()
-        ax.set_xlabel(f"test {data.metric} (points: seeds; red: mean and 95% CI)")
+        ax.set_xlabel(f"test {data.metric} (points: seeds; red: mean and 95% bootstrap CI)")
         ax.grid(alpha=0.3, axis="x")
 
     return render(draw, (8, 0.4 * len(order) + 1.5))

@@ -56,8 +56,8 @@ def comparison(data: BenchmarkData, problem: str) -> stats.Comparison | None:
 
 
 def arm_table(data: BenchmarkData, problem: str) -> tuple[pd.DataFrame | None, stats.Comparison | None]:
-    """Per arm: seeds, validation mean, test mean [95% CI], median [IQR], the paired difference to the
-    validation-best arm on test (mean [95% CI], Holm-adjusted p, verdict), and the gain over the strongest
+    """Per arm: seeds, validation mean, test mean [95% percentile bootstrap CI over seeds], median [IQR], the paired
+    difference to the validation-best arm on test (mean [95% CI], Holm-adjusted p, verdict), and the gain over the strongest
     trivial baseline (``not informative`` where the arm's mean does not beat it)."""
     import pandas as pd
 
@@ -72,7 +72,7 @@ def arm_table(data: BenchmarkData, problem: str) -> tuple[pd.DataFrame | None, s
     rows = []
     for arm in order:
         values = scores[arm]
-        mean, low, high = stats.mean_ci(values)
+        mean, low, high = stats.mean_interval(values)
         median, q25, q75 = stats.median_iqr(values)
         diff, p, verdict = _against_best(result, arm)
         versus = DASH
@@ -82,7 +82,7 @@ def arm_table(data: BenchmarkData, problem: str) -> tuple[pd.DataFrame | None, s
         rows.append([f"**{arm}**" if arm == result.best else arm, len(values), fmt(result.valid_means.get(arm)),
                      _mean_ci(mean, low, high), f"{fmt(median)} [{fmt(q25)}, {fmt(q75)}]", diff, p, verdict,
                      versus])
-    columns = ["arm", "seeds", f"validation {data.metric}: mean", f"test {data.metric}: mean [95% CI]", "median [IQR]",
+    columns = ["arm", "seeds", f"validation {data.metric}: mean", f"test {data.metric}: mean [95% bootstrap CI]", "median [IQR]",
                "test difference to the best, paired by seed: mean [95% CI]", "p (Holm)", "verdict",
                "test mean against the strongest baseline"]
     return pd.DataFrame(rows, columns=columns), result
@@ -158,14 +158,14 @@ def factor_table(data: BenchmarkData, problem: str, factor: str) -> pd.DataFrame
     rows = []
     for level in [result.best] + sorted((lv for lv in levels if lv != result.best), key=lambda lv: sign * result.valid_means[lv]):
         values = [v for _, v in sorted(test[level].items())]
-        mean, low, high = stats.mean_ci(values)
+        mean, low, high = stats.mean_interval(values)
         diff, p, verdict = _against_best(result, level)
         arms = sum(1 for a in level_of if level_of[a] == level)
         rows.append([f"**{level}**" if level == result.best else level, arms, len(values), fmt(result.valid_means[level]),
                      _mean_ci(mean, low, high), diff, p, verdict])
     return pd.DataFrame(rows, columns=[factor, "arms", "seeds (per-seed means)", f"validation {data.metric}",
-                                       f"test {data.metric}: mean [95% CI]", "paired difference to the best: mean [95% CI]",
-                                       "p (Holm)", "verdict"])
+                                       f"test {data.metric}: mean [95% bootstrap CI]",
+                                       "paired difference to the best: mean [95% CI]", "p (Holm)", "verdict"])
 
 
 def findings_table(data: BenchmarkData, problem: str) -> pd.DataFrame | None:
