@@ -21,7 +21,6 @@ resumes; ``--summarise`` prints the tables from that file and appends them to RE
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import json
 import math
@@ -47,11 +46,11 @@ def spec_for(model: str, train_size: int, epochs: int, batches: str) -> dict:
             "search": {**MODELS[model], "schedule": "constant", "batch_size": 64}}
 
 
-def padding(data, batch_size: int, seed: int) -> dict[str, float]:
-    """Padding fraction of source and target positions over one epoch of the data's batches."""
+def padding(task, data, batch_size: int, seed: int) -> dict[str, float]:
+    """Padding fraction of source and target positions over one epoch of the task's batches."""
     import torch
 
-    parts = type(task_of(data)).train_data(task_of(data), data, batch_size, torch.Generator().manual_seed(seed))
+    parts = task.train_data(data, batch_size, torch.Generator().manual_seed(seed))
     src_real = src_all = tgt_real = tgt_all = 0
     for batch in parts.batch_sampler:
         S = [len(data.train[i][0]) for i in batch]
@@ -59,13 +58,6 @@ def padding(data, batch_size: int, seed: int) -> dict[str, float]:
         src_real, src_all = src_real + sum(S), src_all + max(S) * len(S)
         tgt_real, tgt_all = tgt_real + sum(T), tgt_all + max(T) * len(T)
     return {"source_padding": 1 - src_real / src_all, "target_padding": 1 - tgt_real / tgt_all}
-
-
-_TASK = {}
-
-
-def task_of(data):
-    return _TASK["task"]
 
 
 def run(model: str, batches: str, epochs: int, seed: int, args) -> dict:
@@ -78,9 +70,7 @@ def run(model: str, batches: str, epochs: int, seed: int, args) -> dict:
     from harness.training import fit, seeded_model
 
     spec = parse_spec(spec_for(model, args.train_size, epochs, batches))
-    task, data = load_data(spec, Path(args.data_dir))
-    data = dataclasses.replace(data, batches=batches)
-    _TASK["task"] = task
+    task, data = load_data(spec, Path(args.data_dir))  # [dataset] batches picks the arm's batches
     config = build_space(spec).suggest(optuna.trial.FixedTrial({}))
     evaluation = {"cpu": 0.0}
 
@@ -107,7 +97,7 @@ def run(model: str, batches: str, epochs: int, seed: int, args) -> dict:
     fit(timed, net, data, config, Budget(epochs, args.train_size), metric="bleu", direction="maximize", seed=seed,
         on_epoch=on_epoch)
     return {"model": model, "batches": batches, "seed": seed, "epochs": epochs, "train_size": args.train_size,
-            "threads": torch.get_num_threads(), "config": config, "rows": rows, **padding(data, 64, seed)}
+            "threads": torch.get_num_threads(), "config": config, "rows": rows, **padding(task, data, 64, seed)}
 
 
 def _row(lines: list[str], name: str, a: list[float], b: list[float], fmt: str = "{:.2f}") -> None:

@@ -15,7 +15,6 @@ decompose so gets ``None``.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 
@@ -64,11 +63,6 @@ def paired_bootstrap(task: Any, references: Any, outputs: Any, other: Any, metri
     return {"metric": metric, "difference": float(difference), "low": float(np.quantile(d, tail)),
             "high": float(np.quantile(d, 1.0 - tail)), "p": p, "min_p": 2.0 / (resamples + 1), "resamples": resamples,
             "seed": seed, "level": level, "examples": n}
-
-
-def significant(result: dict[str, Any] | None, alpha: float = 0.05) -> bool:
-    """Whether a :func:`paired_bootstrap` result's interval excludes zero and ``p < alpha``."""
-    return bool(result) and math.isfinite(result["p"]) and result["p"] < alpha and (result["low"] > 0 or result["high"] < 0)
 
 
 def sacrebleu_statistics(metric: Any, hypotheses: list[str], streams: list[list[str | None]]) -> Any:

@@ -90,7 +90,7 @@ class AttentionalDecoder(nn.Module):
         self.out = nn.Linear(H, cfg.tgt_vocab)
 
     def step(self, y: Tensor, feed: Tensor, state, memory: Memory, mask: Tensor, need_weights: bool):
-        """One or more decoder steps, up to the output layer (:meth:`out`).
+        """One or more decoder steps, up to the output layer (``out``).
 
         Args:
             y: ``(B, T)`` previous target ids (``T = 1`` with input feeding).

@@ -284,7 +284,7 @@ def _compare_with_best(study: optuna.Study, plan: Plan, stored: dict[str, Any], 
     changed = False
     for name, record in stored.items():
         done = record.get("versus_best") or {}
-        if record is best_result or record.get("trial") == best_result["trial"] or done.get("trial") == best_result["trial"]:
+        if best_result["trial"] in (record.get("trial"), done.get("trial")):  # the best itself, or compared already
             continue
         outputs = get_output(system, record["outputs"])
         if references is None or outputs is None or best_outputs is None:

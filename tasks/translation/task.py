@@ -223,14 +223,8 @@ class TranslationTask(Task):
         can select positions (``selects_positions``), on every position otherwise (padding ignored by the loss)."""
         import torch.nn.functional as F
 
-        src, src_lens, tgt_in, tgt_out = batch
-        keep = tgt_out != PAD_ID  # (B, Tt)
-        if getattr(model, "selects_positions", False):
-            loss = F.cross_entropy(model(src, src_lens, tgt_in, keep), tgt_out[keep])  # (N, V) against (N,)
-        else:
-            logits = model(src, src_lens, tgt_in)  # (B, Tt, V)
-            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=PAD_ID)
-        return loss, int(keep.sum())
+        logits, targets = _real_token_logits(model, *batch)  # (N, V), (N,)
+        return F.cross_entropy(logits, targets), len(targets)
 
     # -- evaluation ---------------------------------------------------------------------------------
     def predict(self, model, data: TranslationData, split: Literal["valid", "test"]) -> dict[str, list[str]]:
@@ -409,17 +403,21 @@ def pad(sequences: list[list[int]]):
     return out, lens
 
 
+def _real_token_logits(model, src, src_lens, tgt_in, tgt_out):
+    """``(logits (N, V), targets (N,))`` at the ``N`` real (non-pad) target tokens of a batch, in row-major order;
+    the output layer runs on those tokens only where the model can select positions (``selects_positions``)."""
+    keep = tgt_out != PAD_ID  # (B, Tt)
+    if getattr(model, "selects_positions", False):
+        return model(src, src_lens, tgt_in, keep), tgt_out[keep]
+    return model(src, src_lens, tgt_in)[keep], tgt_out[keep]  # a plugin's model: every position, then the real ones
+
+
 def _summed_loss(model, src, src_lens, tgt_in, tgt_out) -> float:
-    """Summed teacher-forced cross-entropy (nats) of a batch over its non-pad target tokens (the output layer on
-    those tokens only where the model can select positions)."""
+    """Summed teacher-forced cross-entropy (nats) of a batch over its real target tokens."""
     import torch.nn.functional as F
 
-    if getattr(model, "selects_positions", False):
-        keep = tgt_out != PAD_ID
-        return F.cross_entropy(model(src, src_lens, tgt_in, keep).float(), tgt_out[keep], reduction="sum").item()
-    logits = model(src, src_lens, tgt_in)  # (B, Tt, V)
-    return F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), tgt_out.reshape(-1), ignore_index=PAD_ID,
-                           reduction="sum").item()
+    logits, targets = _real_token_logits(model, src, src_lens, tgt_in, tgt_out)
+    return F.cross_entropy(logits.float(), targets, reduction="sum").item()
 
 
 def _scorer(metric: str, tokenize: str):
